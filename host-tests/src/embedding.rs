@@ -1,0 +1,245 @@
+//! Loads the component into wasmtime with wasi:cli, wasi:filesystem and wasi:http, and calls its
+//! `azure:identity/credential` exports.
+
+use crate::fake_entra::FakeEntra;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Engine, Result, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+/// The release build of the component, made by this crate's build script.
+pub const COMPONENT_PATH: &str = env!("AZURE_WORKLOAD_IDENTITY_COMPONENT");
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "workload-identity",
+    // The wasi:* imports are linked by wasmtime-wasi and wasmtime-wasi-http, whose state is Send.
+    require_store_data_send: true,
+    additional_derives: [PartialEq, Eq],
+    with: {
+        "wasi": wasmtime_wasi::p2::bindings,
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+    },
+});
+
+pub use exports::azure::identity::credential::WorkloadIdentityOptions;
+pub use exports::azure::identity::types;
+use types::{AccessToken, CredentialError, TokenRequestOptions};
+
+/// Where the component's wasi:http requests go.
+#[derive(Clone)]
+pub enum Transport {
+    /// Answered in-process by a fake token endpoint, whatever the URL.
+    Fake(FakeEntra),
+    /// Sent over the network by wasmtime-wasi-http's default client.
+    Network,
+}
+
+/// What one instance's host grants: environment, preopened directories (read-only) and HTTP.
+#[derive(Clone)]
+pub struct HostConfig {
+    pub env: Vec<(String, String)>,
+    /// `(host directory, guest path)`.
+    pub preopens: Vec<(PathBuf, String)>,
+    pub transport: Transport,
+}
+
+impl HostConfig {
+    pub fn new(transport: Transport) -> HostConfig {
+        HostConfig {
+            env: Vec::new(),
+            preopens: Vec::new(),
+            transport,
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> HostConfig {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn preopen(mut self, host_dir: impl Into<PathBuf>, guest_path: &str) -> HostConfig {
+        self.preopens.push((host_dir.into(), guest_path.to_owned()));
+        self
+    }
+}
+
+struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: TransportHooks,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+struct TransportHooks(Transport);
+
+/// What a wasi:http send hook returns: the response, and a future reporting body errors.
+pub(crate) type ResponseFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for TransportHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> ResponseFuture {
+        match &self.0 {
+            Transport::Fake(fake) => fake.answer(request),
+            Transport::Network => Box::new(async move {
+                use http_body_util::BodyExt;
+                let (response, io) =
+                    wasmtime_wasi_http::default_send_request(request, options).await?;
+                Ok((
+                    response.map(BodyExt::boxed_unsync),
+                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                ))
+            }),
+        }
+    }
+}
+
+/// The compiled component, ready to instantiate any number of times.
+pub struct CredentialComponent {
+    engine: Engine,
+    pre: WorkloadIdentityPre<HostState>,
+}
+
+impl CredentialComponent {
+    /// Compiles the component at `path` and links it against wasi:cli, wasi:filesystem, wasi:http.
+    pub fn load(path: &str) -> Result<CredentialComponent> {
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, path)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let pre = WorkloadIdentityPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(CredentialComponent { engine, pre })
+    }
+
+    /// The component at [`COMPONENT_PATH`], compiled once per process (Cranelift takes about a
+    /// second in a debug build).
+    pub fn shared() -> &'static CredentialComponent {
+        static SHARED: OnceLock<CredentialComponent> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            CredentialComponent::load(COMPONENT_PATH)
+                .unwrap_or_else(|error| panic!("loading {COMPONENT_PATH}: {error:?}"))
+        })
+    }
+
+    /// The names of the component's imports and exports, e.g. `wasi:http/outgoing-handler@0.2.12`.
+    pub fn interface_names(&self) -> (Vec<String>, Vec<String>) {
+        let component_type = self.pre.instance_pre().component().component_type();
+        let names = |items: &mut dyn Iterator<Item = &str>| items.map(str::to_owned).collect();
+        (
+            names(&mut component_type.imports(&self.engine).map(|(name, _)| name)),
+            names(&mut component_type.exports(&self.engine).map(|(name, _)| name)),
+        )
+    }
+
+    /// A fresh instance with its own environment, directories and transport.
+    pub fn instantiate(&self, config: HostConfig) -> Result<CredentialInstance> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&config.env);
+        for (host_dir, guest_path) in &config.preopens {
+            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
+        }
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: TransportHooks(config.transport),
+        };
+        let mut store = Store::new(&self.engine, state);
+        let bindings = self.pre.instantiate(&mut store)?;
+        Ok(CredentialInstance { store, bindings })
+    }
+}
+
+/// One component instance. `Err` of the outer `Result` is a trap; the inner one is the
+/// component's `credential-error`.
+pub struct CredentialInstance {
+    store: Store<HostState>,
+    bindings: WorkloadIdentity,
+}
+
+impl CredentialInstance {
+    /// `workload-identity-credential.create`.
+    pub fn create(
+        &mut self,
+        options: &WorkloadIdentityOptions,
+    ) -> Result<Result<ResourceAny, CredentialError>> {
+        self.bindings
+            .azure_identity_credential()
+            .workload_identity_credential()
+            .call_create(&mut self.store, options)
+    }
+
+    /// `workload-identity-credential.get-token`.
+    pub fn get_token(
+        &mut self,
+        credential: ResourceAny,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<Result<AccessToken, CredentialError>> {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.bindings
+            .azure_identity_credential()
+            .workload_identity_credential()
+            .call_get_token(&mut self.store, credential, &scopes, options)
+    }
+
+    /// `workload-identity-credential.close`.
+    pub fn close(&mut self, credential: ResourceAny) -> Result<()> {
+        self.bindings
+            .azure_identity_credential()
+            .workload_identity_credential()
+            .call_close(&mut self.store, credential)
+    }
+
+    /// Drops the resource, as a host does when it is done with a credential.
+    pub fn drop_credential(&mut self, credential: ResourceAny) -> Result<()> {
+        credential.resource_drop(&mut self.store)
+    }
+
+    /// The free `get-token`, configured from the environment.
+    pub fn get_token_from_environment(
+        &mut self,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<Result<AccessToken, CredentialError>> {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.bindings
+            .azure_identity_credential()
+            .call_get_token(&mut self.store, &scopes, options)
+    }
+}

@@ -1,0 +1,229 @@
+//! A fake Microsoft Entra token endpoint. It sees the request exactly as the component's
+//! wasi:http call produced it, records it, checks it the way Entra does, and answers in kind.
+
+use crate::embedding::ResponseFuture;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use wasmtime_wasi_http::WasiBody;
+
+/// Lifetime of the tokens the fake issues, as Entra's usual `expires_in`.
+pub const FAKE_EXPIRES_IN: u64 = 3599;
+
+/// A token request as it arrived.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// `scheme://authority/path`.
+    pub url: String,
+    /// Lowercase names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The decoded form, in order.
+    pub form: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer to give instead of the fake's own.
+#[derive(Clone, Debug)]
+pub struct FakeResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl FakeResponse {
+    pub fn json(status: u16, body: &str) -> FakeResponse {
+        FakeResponse {
+            status,
+            content_type: "application/json; charset=utf-8".into(),
+            body: body.into(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<RecordedRequest>,
+    scripted: VecDeque<FakeResponse>,
+    issued: u64,
+}
+
+/// Cloning shares the endpoint: the host hooks answer through one clone, the test reads another.
+#[derive(Clone, Default)]
+pub struct FakeEntra(Arc<Mutex<State>>);
+
+impl FakeEntra {
+    pub fn new() -> FakeEntra {
+        FakeEntra::default()
+    }
+
+    /// Answers the next request with `response` instead of checking it and issuing a token.
+    pub fn enqueue(&self, response: FakeResponse) {
+        self.state().scripted.push_back(response);
+    }
+
+    /// Every request seen so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The access token the fake issues for its `n`th successful request (from 1).
+    pub fn issued_token(n: u64) -> String {
+        format!("fake-access-token-{n}")
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn answer(&self, request: http::Request<WasiBody>) -> ResponseFuture {
+        let fake = self.clone();
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await?.to_bytes();
+            let recorded = RecordedRequest {
+                method: parts.method.to_string(),
+                url: parts.uri.to_string(),
+                headers: parts
+                    .headers
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_owned(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                form: form_urlencoded::parse(&body)
+                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                    .collect(),
+            };
+            let answer = fake.respond(recorded);
+            let response = http::Response::builder()
+                .status(answer.status)
+                .header("content-type", answer.content_type)
+                .header("x-ms-request-id", "00000000-0000-0000-0000-0000000000aa")
+                .body(
+                    Full::new(Bytes::from(answer.body))
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .expect("a valid fake response");
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+
+    fn respond(&self, request: RecordedRequest) -> FakeResponse {
+        let mut state = self.state();
+        state.requests.push(request.clone());
+        if let Some(scripted) = state.scripted.pop_front() {
+            return scripted;
+        }
+        if let Err(problem) = check_like_entra(&request) {
+            return problem;
+        }
+        state.issued += 1;
+        FakeResponse::json(
+            200,
+            &format!(
+                r#"{{"token_type":"Bearer","expires_in":{FAKE_EXPIRES_IN},"ext_expires_in":{FAKE_EXPIRES_IN},"access_token":"{}"}}"#,
+                FakeEntra::issued_token(state.issued)
+            ),
+        )
+    }
+}
+
+/// Entra's own checks of a client-credentials request with a client assertion, and its answers.
+fn check_like_entra(request: &RecordedRequest) -> Result<(), FakeResponse> {
+    let path = request
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| path)
+        .unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    if request.method != "POST"
+        || segments.len() != 4
+        || segments[1..] != ["oauth2", "v2.0", "token"]
+    {
+        return Err(entra_error(
+            404,
+            "invalid_request",
+            900561,
+            "The endpoint only accepts POST requests to /{tenant}/oauth2/v2.0/token.",
+        ));
+    }
+    if request.header("content-type") != Some("application/x-www-form-urlencoded") {
+        return Err(entra_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        ));
+    }
+    for name in [
+        "grant_type",
+        "client_id",
+        "client_assertion_type",
+        "client_assertion",
+        "scope",
+    ] {
+        if request.field(name).is_none_or(str::is_empty) {
+            return Err(entra_error(
+                400,
+                "invalid_request",
+                900144,
+                &format!("The request body must contain the following parameter: '{name}'."),
+            ));
+        }
+    }
+    if request.field("grant_type") != Some("client_credentials") {
+        return Err(entra_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        ));
+    }
+    if request.field("client_assertion_type")
+        != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    {
+        return Err(entra_error(
+            400,
+            "invalid_request",
+            50027,
+            "Invalid JWT token.",
+        ));
+    }
+    Ok(())
+}
+
+fn entra_error(status: u16, error: &str, code: u32, description: &str) -> FakeResponse {
+    FakeResponse::json(
+        status,
+        &format!(
+            r#"{{"error":"{error}","error_description":"AADSTS{code}: {description} Trace ID: 11111111-0000-0000-0000-000000000000 Correlation ID: 22222222-0000-0000-0000-000000000000","error_codes":[{code}],"timestamp":"2026-11-28 00:00:00Z","trace_id":"11111111-0000-0000-0000-000000000000","correlation_id":"22222222-0000-0000-0000-000000000000"}}"#
+        ),
+    )
+}

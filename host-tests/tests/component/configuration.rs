@@ -1,0 +1,130 @@
+//! Settings: options, the environment, and what is missing or malformed.
+
+use crate::*;
+
+#[test]
+fn environment_alone_configures_the_credential() {
+    let guest_path = TokenDirectory::guest_token_path();
+    let mut pod = Pod::new(&[
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", CLIENT),
+        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
+        ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
+    ]);
+    let credential = pod.credential(&no_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    let request = &pod.fake.requests()[0];
+    assert_eq!(
+        request.url,
+        format!("https://login.microsoftonline.us/{TENANT}/oauth2/v2.0/token")
+    );
+    assert_eq!(request.field("client_id"), Some(CLIENT));
+    assert_eq!(request.field("client_assertion"), Some(ASSERTION));
+}
+
+#[test]
+fn options_win_over_the_environment() {
+    let mut pod = Pod::new(&[
+        ("AZURE_TENANT_ID", "env-tenant"),
+        ("AZURE_CLIENT_ID", "env-client"),
+        ("AZURE_FEDERATED_TOKEN_FILE", "/nowhere/token"),
+        ("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn"),
+    ]);
+    let credential = pod.credential(&WorkloadIdentityOptions {
+        authority_host: Some("https://login.microsoftonline.us".into()),
+        ..explicit_options()
+    });
+    pod.get_token(credential, &[VAULT]).unwrap();
+    let request = &pod.fake.requests()[0];
+    assert_eq!(
+        request.url,
+        format!("https://login.microsoftonline.us/{TENANT}/oauth2/v2.0/token")
+    );
+    assert_eq!(request.field("client_id"), Some(CLIENT));
+}
+
+#[test]
+fn every_missing_setting_is_named_and_only_those() {
+    let settings = [
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", CLIENT),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "/var/run/secrets/azure/tokens/azure-identity-token",
+        ),
+    ];
+    // Each setting missing alone, then all of them at once.
+    let mut cases: Vec<Vec<usize>> = (0..settings.len()).map(|i| vec![i]).collect();
+    cases.push((0..settings.len()).collect());
+    for missing in cases {
+        let env: Vec<(&str, &str)> = settings
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !missing.contains(i))
+            .map(|(_, setting)| *setting)
+            .collect();
+        let mut pod = Pod::new(&env);
+        let message = unavailable(pod.instance.create(&no_options()).unwrap());
+        for (i, (name, _)) in settings.iter().enumerate() {
+            assert_eq!(
+                message.contains(name),
+                missing.contains(&i),
+                "{name} wrongly named or omitted in: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn non_https_authority_host_is_refused_at_create() {
+    let mut pod = Pod::new(&[]);
+    let message = unavailable(
+        pod.instance
+            .create(&WorkloadIdentityOptions {
+                authority_host: Some("http://login.microsoftonline.com".into()),
+                ..explicit_options()
+            })
+            .unwrap(),
+    );
+    assert!(message.contains("only https"), "{message}");
+}
+
+#[test]
+fn missing_token_file_is_unavailable_at_get_token_with_the_fix() {
+    let tokens = TokenDirectory::new().unwrap();
+    let mut pod = Pod::with_tokens(tokens, &[]);
+    let credential = pod.credential(&explicit_options());
+    let message = unavailable(pod.get_token(credential, &[VAULT]));
+    assert!(
+        message.contains(&TokenDirectory::guest_token_path()),
+        "{message}"
+    );
+    assert!(
+        message.contains("--dir /var/run/secrets/azure/tokens"),
+        "{message}"
+    );
+    assert!(pod.fake.requests().is_empty());
+}
+
+#[test]
+fn token_file_outside_every_preopened_directory_is_unavailable() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&WorkloadIdentityOptions {
+        token_file_path: Some("/not/granted/azure-identity-token".into()),
+        ..explicit_options()
+    });
+    let message = unavailable(pod.get_token(credential, &[VAULT]));
+    assert!(
+        message.contains("'/not/granted/azure-identity-token'"),
+        "{message}"
+    );
+    assert!(message.contains("--dir /not/granted"), "{message}");
+}
+
+#[test]
+fn empty_token_file_is_unavailable() {
+    let mut pod = Pod::with_tokens(TokenDirectory::with_token(" \n").unwrap(), &[]);
+    let credential = pod.credential(&explicit_options());
+    assert!(unavailable(pod.get_token(credential, &[VAULT])).contains("is empty"));
+    assert!(pod.fake.requests().is_empty());
+}

@@ -1,0 +1,159 @@
+//! Bad arguments and refusals from Entra.
+
+use crate::*;
+use host_tests::FakeResponse;
+
+const AADSTS70021_BODY: &str = r#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://oidc.example'. Assertion Subject: 'system:serviceaccount:default:workload'. Assertion Audience: 'api://AzureADTokenExchange'. https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation\r\nTrace ID: 0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00\r\nCorrelation ID: 7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f\r\nTimestamp: 2026-11-28 10:00:00Z","error_codes":[70021],"timestamp":"2026-11-28 10:00:00Z","trace_id":"0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00","correlation_id":"7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f","error_uri":"https://login.microsoftonline.com/error?code=70021"}"#;
+
+fn authentication_failure(
+    result: Result<AccessToken, CredentialError>,
+) -> host_tests::AuthenticationFailure {
+    match result {
+        Err(CredentialError::AuthenticationFailed(failure)) => failure,
+        other => panic!("expected authentication-failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn aadsts70021_error_body_is_mapped_field_by_field() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(400, AADSTS70021_BODY));
+    let credential = pod.credential(&explicit_options());
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
+    assert_eq!(failure.status, Some(400));
+    assert_eq!(failure.error.as_deref(), Some("invalid_request"));
+    assert_eq!(failure.error_codes, vec![70021]);
+    assert_eq!(
+        failure.trace_id.as_deref(),
+        Some("0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00")
+    );
+    assert_eq!(
+        failure.correlation_id.as_deref(),
+        Some("7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f")
+    );
+    assert_eq!(
+        failure.message,
+        format!(
+            "Microsoft Entra ID refused the token request to \
+             https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token (HTTP 400, \
+             invalid_request): AADSTS70021: No matching federated identity record found for \
+             presented assertion. Assertion Issuer: 'https://oidc.example'. Assertion Subject: \
+             'system:serviceaccount:default:workload'. Assertion Audience: \
+             'api://AzureADTokenExchange'. \
+             https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation"
+        )
+    );
+}
+
+#[test]
+fn a_failure_is_not_cached_and_the_next_call_asks_again() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(400, AADSTS70021_BODY));
+    let credential = pod.credential(&explicit_options());
+    assert!(pod.get_token(credential, &[VAULT]).is_err());
+    assert!(pod.get_token(credential, &[VAULT]).is_ok());
+    assert_eq!(pod.fake.requests().len(), 2);
+}
+
+#[test]
+fn an_authority_echoing_the_assertion_never_gets_it_into_the_error() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(
+        401,
+        &format!(r#"{{"error":"invalid_client","error_description":"rejected {ASSERTION}","trace_id":"{ASSERTION}"}}"#),
+    ));
+    pod.fake.enqueue(FakeResponse {
+        status: 502,
+        content_type: "text/html".into(),
+        body: format!(
+            "<html><body>Bad Gateway while sending client_assertion={ASSERTION}</body></html>"
+        ),
+    });
+    let credential = pod.credential(&explicit_options());
+    for _ in 0..2 {
+        let error = pod.get_token(credential, &[VAULT]).unwrap_err();
+        let shown = format!("{error:?}");
+        assert!(!shown.contains(ASSERTION), "assertion leaked: {shown}");
+        assert!(shown.contains("***"), "{shown}");
+    }
+}
+
+#[test]
+fn non_json_gateway_answer_reports_status_and_excerpt() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse {
+        status: 502,
+        content_type: "text/html".into(),
+        body: "<html><head><title>502 Bad Gateway</title></head></html>".into(),
+    });
+    let credential = pod.credential(&explicit_options());
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
+    assert_eq!(failure.status, Some(502));
+    assert!(failure.message.contains("HTTP 502"), "{}", failure.message);
+    assert!(
+        failure.message.contains("<title>502 Bad Gateway</title>"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn success_without_access_token_is_an_authentication_failure() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(
+        200,
+        r#"{"token_type":"Bearer","expires_in":3599}"#,
+    ));
+    let credential = pod.credential(&explicit_options());
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
+    assert_eq!(failure.status, Some(200));
+    assert!(
+        failure.message.contains("no access_token"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn no_scopes_is_an_invalid_argument_and_sends_nothing() {
+    let guest_path = TokenDirectory::guest_token_path();
+    let mut pod = Pod::new(&[
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", CLIENT),
+        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
+    ]);
+    let credential = pod.credential(&explicit_options());
+    let message = invalid_argument(pod.get_token(credential, &[]));
+    assert!(message.contains("at least one scope"), "{message}");
+    let message = invalid_argument(
+        pod.instance
+            .get_token_from_environment(&[], &no_request_options())
+            .unwrap(),
+    );
+    assert!(message.contains("at least one scope"), "{message}");
+    assert!(pod.fake.requests().is_empty());
+}
+
+#[test]
+fn a_tenant_not_allowed_is_an_invalid_argument_naming_it() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let message = invalid_argument(
+        pod.instance
+            .get_token(
+                credential,
+                &[VAULT],
+                &TokenRequestOptions {
+                    tenant_id: Some("fabrikam.onmicrosoft.com".into()),
+                    ..no_request_options()
+                },
+            )
+            .unwrap(),
+    );
+    assert!(message.contains("'fabrikam.onmicrosoft.com'"), "{message}");
+    assert!(
+        message.contains("AZURE_ADDITIONALLY_ALLOWED_TENANTS"),
+        "{message}"
+    );
+    assert!(pod.fake.requests().is_empty());
+}

@@ -1,0 +1,118 @@
+//! Host tests: the built component in wasmtime 48, against the fake Entra token endpoint.
+
+mod configuration;
+mod errors;
+mod interface;
+mod tokens;
+
+use host_tests::{
+    AKS_TOKEN_DIR, AccessToken, CredentialComponent, CredentialError, CredentialInstance,
+    FakeEntra, HostConfig, TokenDirectory, TokenRequestOptions, Transport, WorkloadIdentityOptions,
+};
+use std::time::{SystemTime, UNIX_EPOCH};
+use wasmtime::component::ResourceAny;
+
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
+/// A service-account token as Kubernetes projects it (shape only; nobody verifies it here).
+pub const ASSERTION: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImZha2UifQ.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpkZWZhdWx0Ondvcmtsb2FkIiwiYXVkIjpbImFwaTovL0F6dXJlQURUb2tlbkV4Y2hhbmdlIl19.c2lnbmF0dXJl";
+pub const VAULT: &str = "https://vault.azure.net/.default";
+pub const STORAGE: &str = "https://storage.azure.com/.default";
+
+/// A pod: a token directory preopened where AKS mounts it, a fake Entra, one component instance.
+pub struct Pod {
+    pub fake: FakeEntra,
+    pub tokens: TokenDirectory,
+    pub instance: CredentialInstance,
+}
+
+impl Pod {
+    /// A pod whose token file holds [`ASSERTION`] followed by a newline, with `env` set.
+    pub fn new(env: &[(&str, &str)]) -> Pod {
+        let tokens = TokenDirectory::with_token(&format!("{ASSERTION}\n")).unwrap();
+        Pod::with_tokens(tokens, env)
+    }
+
+    pub fn with_tokens(tokens: TokenDirectory, env: &[(&str, &str)]) -> Pod {
+        let fake = FakeEntra::new();
+        let mut config =
+            HostConfig::new(Transport::Fake(fake.clone())).preopen(tokens.path(), AKS_TOKEN_DIR);
+        for (name, value) in env {
+            config = config.env(name, value);
+        }
+        let instance = CredentialComponent::shared().instantiate(config).unwrap();
+        Pod {
+            fake,
+            tokens,
+            instance,
+        }
+    }
+
+    /// Creates a credential, panicking with the component's error if it refuses.
+    pub fn credential(&mut self, options: &WorkloadIdentityOptions) -> ResourceAny {
+        self.instance
+            .create(options)
+            .expect("no trap")
+            .unwrap_or_else(|error| panic!("create failed: {error:?}"))
+    }
+
+    pub fn get_token(
+        &mut self,
+        credential: ResourceAny,
+        scopes: &[&str],
+    ) -> Result<AccessToken, CredentialError> {
+        self.instance
+            .get_token(credential, scopes, &no_request_options())
+            .expect("no trap")
+    }
+}
+
+/// Every setting given as an option, none left to the environment.
+pub fn explicit_options() -> WorkloadIdentityOptions {
+    WorkloadIdentityOptions {
+        tenant_id: Some(TENANT.into()),
+        client_id: Some(CLIENT.into()),
+        token_file_path: Some(TokenDirectory::guest_token_path()),
+        authority_host: None,
+        additionally_allowed_tenants: Vec::new(),
+    }
+}
+
+pub fn no_options() -> WorkloadIdentityOptions {
+    WorkloadIdentityOptions {
+        tenant_id: None,
+        client_id: None,
+        token_file_path: None,
+        authority_host: None,
+        additionally_allowed_tenants: Vec::new(),
+    }
+}
+
+pub fn no_request_options() -> TokenRequestOptions {
+    TokenRequestOptions {
+        claims: None,
+        tenant_id: None,
+        enable_cae: false,
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn unavailable(result: Result<impl std::fmt::Debug, CredentialError>) -> String {
+    match result {
+        Err(CredentialError::Unavailable(message)) => message,
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+}
+
+pub fn invalid_argument(result: Result<impl std::fmt::Debug, CredentialError>) -> String {
+    match result {
+        Err(CredentialError::InvalidArgument(message)) => message,
+        other => panic!("expected invalid-argument, got {other:?}"),
+    }
+}

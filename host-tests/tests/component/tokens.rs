@@ -1,0 +1,220 @@
+//! Token acquisition and caching.
+
+use crate::*;
+use host_tests::FakeEntra;
+
+#[test]
+fn token_is_acquired_with_every_request_detail_exact() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let before = now();
+    let token = pod.get_token(credential, &[VAULT]).unwrap();
+    let after = now();
+
+    assert_eq!(token.token, FakeEntra::issued_token(1));
+    assert_eq!(token.token_type, "Bearer");
+    assert!(
+        (before + 3599..=after + 3599).contains(&token.expires_on),
+        "expires-on {} not within [{}, {}]",
+        token.expires_on,
+        before + 3599,
+        after + 3599
+    );
+    assert_eq!(token.refresh_on, None);
+
+    let requests = pod.fake.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.url,
+        format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token")
+    );
+    assert_eq!(
+        request.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(
+        request.header("user-agent"),
+        Some("azure-workload-identity-wasm/0.1.0")
+    );
+    let request_id = request
+        .header("x-ms-client-request-id")
+        .expect("request id");
+    assert!(is_uuid_v4(request_id), "{request_id}");
+    let expected_form = [
+        ("client_assertion", ASSERTION),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_id", CLIENT),
+        ("grant_type", "client_credentials"),
+        ("scope", VAULT),
+    ];
+    let expected_form: Vec<(String, String)> = expected_form
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(request.form, expected_form);
+}
+
+fn is_uuid_v4(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && id.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+        && groups[2].starts_with('4')
+        && groups[3].starts_with(['8', '9', 'a', 'b'])
+}
+
+#[test]
+fn second_call_is_served_from_the_cache() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let first = pod.get_token(credential, &[VAULT]).unwrap();
+    let second = pod.get_token(credential, &[VAULT]).unwrap();
+    assert_eq!(second, first);
+    assert_eq!(pod.fake.requests().len(), 1);
+}
+
+#[test]
+fn a_different_scope_is_a_new_request() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let vault = pod.get_token(credential, &[VAULT]).unwrap();
+    let storage = pod.get_token(credential, &[STORAGE]).unwrap();
+    assert_ne!(vault.token, storage.token);
+    let requests = pod.fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].field("scope"), Some(STORAGE));
+    assert_eq!(pod.get_token(credential, &[VAULT]).unwrap(), vault);
+    assert_eq!(pod.fake.requests().len(), 2);
+}
+
+#[test]
+fn credentials_keep_separate_caches() {
+    let mut pod = Pod::new(&[]);
+    let first = pod.credential(&explicit_options());
+    let second = pod.credential(&explicit_options());
+    pod.get_token(first, &[VAULT]).unwrap();
+    pod.get_token(second, &[VAULT]).unwrap();
+    assert_eq!(pod.fake.requests().len(), 2);
+}
+
+#[test]
+fn token_file_is_read_at_get_token_time_so_rotation_is_seen() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    pod.tokens
+        .write_token("rotated.service.account-token")
+        .unwrap();
+    pod.get_token(credential, &[STORAGE]).unwrap();
+    let requests = pod.fake.requests();
+    assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
+    assert_eq!(
+        requests[1].field("client_assertion"),
+        Some("rotated.service.account-token")
+    );
+}
+
+#[test]
+fn cae_sends_the_client_capability_and_uses_its_own_cache_entry() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let cae = TokenRequestOptions {
+        enable_cae: true,
+        ..no_request_options()
+    };
+    pod.get_token(credential, &[VAULT]).unwrap();
+    for _ in 0..2 {
+        pod.instance
+            .get_token(credential, &[VAULT], &cae)
+            .unwrap()
+            .unwrap();
+    }
+    let requests = pod.fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].field("claims"), None);
+    assert_eq!(
+        requests[1].field("claims"),
+        Some(r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#)
+    );
+}
+
+#[test]
+fn an_additionally_allowed_tenant_is_requested_from_its_own_endpoint() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&WorkloadIdentityOptions {
+        additionally_allowed_tenants: vec!["fabrikam.onmicrosoft.com".into()],
+        ..explicit_options()
+    });
+    let other_tenant = TokenRequestOptions {
+        tenant_id: Some("fabrikam.onmicrosoft.com".into()),
+        ..no_request_options()
+    };
+    pod.instance
+        .get_token(credential, &[VAULT], &other_tenant)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        pod.fake.requests()[0].url,
+        "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    );
+}
+
+#[test]
+fn free_get_token_uses_one_environment_credential_per_instance() {
+    let guest_path = TokenDirectory::guest_token_path();
+    let mut pod = Pod::new(&[
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", CLIENT),
+        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
+    ]);
+    let first = pod
+        .instance
+        .get_token_from_environment(&[VAULT], &no_request_options())
+        .unwrap()
+        .unwrap();
+    let second = pod
+        .instance
+        .get_token_from_environment(&[VAULT], &no_request_options())
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, second);
+    let requests = pod.fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].field("client_id"), Some(CLIENT));
+    assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
+}
+
+#[test]
+fn free_get_token_without_environment_names_the_missing_settings() {
+    let mut pod = Pod::new(&[]);
+    let message = unavailable(
+        pod.instance
+            .get_token_from_environment(&[VAULT], &no_request_options())
+            .unwrap(),
+    );
+    for name in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ] {
+        assert!(message.contains(name), "{name} missing from: {message}");
+    }
+    assert!(pod.fake.requests().is_empty());
+}
+
+#[test]
+fn closed_credential_is_unavailable() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    pod.instance.close(credential).unwrap();
+    let message = unavailable(pod.get_token(credential, &[VAULT]));
+    assert!(message.contains("closed"), "{message}");
+    pod.instance.drop_credential(credential).unwrap();
+    assert_eq!(pod.fake.requests().len(), 1);
+}

@@ -1,0 +1,137 @@
+//! The Microsoft Entra authority host: where token requests go.
+
+/// Where token requests are sent when neither the option nor `AZURE_AUTHORITY_HOST` says otherwise.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// A checked https authority: host (with optional port) and an optional path prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authority {
+    /// `host` or `host:port`, as sent in the request's authority.
+    pub host: String,
+    /// Empty, or a path starting with `/` and without a trailing `/` (ADFS and Azure Stack hosts).
+    pub path_prefix: String,
+}
+
+impl Authority {
+    /// Parses an authority host as users write it: `login.microsoftonline.us`,
+    /// `https://login.microsoftonline.com/`, `https://adfs.contoso.com/adfs`.
+    /// A missing scheme means https; any other scheme is refused because the request carries a
+    /// credential.
+    pub fn parse(raw: &str) -> Result<Authority, String> {
+        let trimmed = raw.trim();
+        let without_scheme = match trimmed.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "the authority host '{trimmed}' uses the scheme '{scheme}'; only https is \
+                     allowed because the request carries a credential"
+                ));
+            }
+            None => trimmed,
+        };
+        if let Some(bad) = without_scheme
+            .chars()
+            .find(|c| matches!(c, '?' | '#' | '@') || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "the authority host '{trimmed}' contains '{}'; give only https://host[:port][/path]",
+                bad.escape_default()
+            ));
+        }
+        let (host, path) = match without_scheme.find('/') {
+            Some(slash) => without_scheme.split_at(slash),
+            None => (without_scheme, ""),
+        };
+        if host.is_empty() {
+            return Err(format!("the authority host '{trimmed}' names no host"));
+        }
+        if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
+            if port.parse::<u16>().is_err() {
+                return Err(format!(
+                    "the authority host '{trimmed}' has an invalid port '{port}'"
+                ));
+            }
+        }
+        Ok(Authority {
+            host: host.to_ascii_lowercase(),
+            path_prefix: path.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The path of the token endpoint for `tenant`: `{prefix}/{tenant}/oauth2/v2.0/token`.
+    pub fn token_path(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.path_prefix)
+    }
+
+    /// The full token endpoint URL, for messages.
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("https://{}{}", self.host, self.token_path(tenant))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(raw: &str) -> Authority {
+        Authority::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    #[test]
+    fn default_authority_has_no_path() {
+        let authority = parsed(DEFAULT_AUTHORITY_HOST);
+        assert_eq!(authority.host, "login.microsoftonline.com");
+        assert_eq!(authority.path_prefix, "");
+        assert_eq!(
+            authority.token_url("tenant-1"),
+            "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn missing_scheme_means_https_and_trailing_slash_is_dropped() {
+        let authority = parsed("login.microsoftonline.us/");
+        assert_eq!(authority.host, "login.microsoftonline.us");
+        assert_eq!(authority.token_path("t"), "/t/oauth2/v2.0/token");
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive_and_port_is_kept() {
+        assert_eq!(
+            parsed("HTTPS://Login.Example:8443").host,
+            "login.example:8443"
+        );
+    }
+
+    #[test]
+    fn path_on_the_authority_is_kept() {
+        let authority = parsed("https://adfs.contoso.com/adfs/");
+        assert_eq!(authority.token_path("t"), "/adfs/t/oauth2/v2.0/token");
+    }
+
+    #[test]
+    fn http_scheme_is_refused_with_the_reason() {
+        let error = Authority::parse("http://login.microsoftonline.com").unwrap_err();
+        assert!(error.contains("only https"), "{error}");
+        assert!(error.contains("'http'"), "{error}");
+    }
+
+    #[test]
+    fn userinfo_query_fragment_and_spaces_are_refused() {
+        for raw in [
+            "https://user@login.example",
+            "https://login.example/?x=1",
+            "https://login.example/#f",
+            "https://login example",
+        ] {
+            assert!(Authority::parse(raw).is_err(), "{raw} was accepted");
+        }
+    }
+
+    #[test]
+    fn empty_host_and_bad_port_are_refused() {
+        assert!(Authority::parse("https://").is_err());
+        assert!(Authority::parse("").is_err());
+        assert!(Authority::parse("https://login.example:http").is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! The `azure:identity` exports, converting between WIT types and the core's.
+
+use super::exports::azure::identity::credential::{
+    Guest, GuestWorkloadIdentityCredential, WorkloadIdentityCredential as CredentialHandle,
+    WorkloadIdentityOptions,
+};
+use super::exports::azure::identity::types::{
+    AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
+};
+use super::wasi::cli::environment;
+use super::wasi_platform::WasiPlatform;
+use crate::credential::{self, WorkloadIdentityCredential};
+use crate::error;
+use crate::settings::{self, Settings};
+use std::cell::RefCell;
+
+pub struct Component;
+
+thread_local! {
+    /// The credential behind the free get-token, configured from the environment on first use.
+    static ENVIRONMENT_CREDENTIAL: RefCell<Option<WorkloadIdentityCredential>> =
+        const { RefCell::new(None) };
+}
+
+/// A credential resource; wasm instances are single-threaded, so a `RefCell` suffices.
+pub struct CredentialResource(RefCell<WorkloadIdentityCredential>);
+
+impl Guest for Component {
+    type WorkloadIdentityCredential = CredentialResource;
+
+    fn get_token(
+        scopes: Vec<String>,
+        options: TokenRequestOptions,
+    ) -> Result<AccessToken, CredentialError> {
+        ENVIRONMENT_CREDENTIAL.with_borrow_mut(|slot| {
+            let credential = match slot {
+                Some(credential) => credential,
+                None => slot.insert(create(&settings::WorkloadIdentityOptions::default())?),
+            };
+            get_token(credential, scopes, options)
+        })
+    }
+}
+
+impl GuestWorkloadIdentityCredential for CredentialResource {
+    fn create(options: WorkloadIdentityOptions) -> Result<CredentialHandle, CredentialError> {
+        let options = settings::WorkloadIdentityOptions {
+            tenant_id: options.tenant_id,
+            client_id: options.client_id,
+            token_file_path: options.token_file_path,
+            authority_host: options.authority_host,
+            additionally_allowed_tenants: options.additionally_allowed_tenants,
+        };
+        let credential = create(&options)?;
+        Ok(CredentialHandle::new(CredentialResource(RefCell::new(
+            credential,
+        ))))
+    }
+
+    fn get_token(
+        &self,
+        scopes: Vec<String>,
+        options: TokenRequestOptions,
+    ) -> Result<AccessToken, CredentialError> {
+        get_token(&mut self.0.borrow_mut(), scopes, options)
+    }
+
+    fn close(&self) {
+        self.0.borrow_mut().close();
+    }
+}
+
+fn create(
+    options: &settings::WorkloadIdentityOptions,
+) -> Result<WorkloadIdentityCredential, CredentialError> {
+    let environment = environment::get_environment();
+    let lookup = |name: &str| {
+        environment
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let settings = Settings::resolve(options, lookup).map_err(to_wit_error)?;
+    Ok(WorkloadIdentityCredential::new(settings))
+}
+
+fn get_token(
+    credential: &mut WorkloadIdentityCredential,
+    scopes: Vec<String>,
+    options: TokenRequestOptions,
+) -> Result<AccessToken, CredentialError> {
+    let options = credential::TokenRequestOptions {
+        claims: options.claims,
+        tenant_id: options.tenant_id,
+        enable_cae: options.enable_cae,
+    };
+    let token = credential
+        .get_token(&scopes, &options, &mut WasiPlatform)
+        .map_err(to_wit_error)?;
+    Ok(AccessToken {
+        token: token.token,
+        expires_on: token.expires_on,
+        refresh_on: token.refresh_on,
+        token_type: token.token_type,
+    })
+}
+
+fn to_wit_error(error: error::CredentialError) -> CredentialError {
+    match error {
+        error::CredentialError::Unavailable(message) => CredentialError::Unavailable(message),
+        error::CredentialError::InvalidArgument(message) => {
+            CredentialError::InvalidArgument(message)
+        }
+        error::CredentialError::AuthenticationFailed(failure) => {
+            CredentialError::AuthenticationFailed(AuthenticationFailure {
+                message: failure.message,
+                status: failure.status,
+                error: failure.error,
+                error_codes: failure.error_codes,
+                correlation_id: failure.correlation_id,
+                trace_id: failure.trace_id,
+            })
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem (through std) and wasi:http.
+
+use super::wasi::clocks::wall_clock;
+use super::wasi::http::outgoing_handler;
+use super::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
+};
+use super::wasi::io::streams::StreamError;
+use super::wasi::random::random;
+use crate::platform::{
+    FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
+};
+use std::io::{ErrorKind, Read};
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+/// Bounds on one exchange, so a dead or stalled authority cannot hang the caller.
+const CONNECT_TIMEOUT_NANOS: u64 = 10 * NANOS_PER_SECOND;
+const FIRST_BYTE_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
+const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
+/// `blocking-write-and-flush` accepts at most 4096 bytes a call.
+const WRITE_CHUNK_BYTES: usize = 4096;
+const READ_CHUNK_BYTES: u64 = 64 * 1024;
+
+pub struct WasiPlatform;
+
+impl Platform for WasiPlatform {
+    fn now(&mut self) -> u64 {
+        wall_clock::now().seconds
+    }
+
+    fn random_bytes(&mut self) -> [u8; 16] {
+        let mut bytes = [0; 16];
+        let random = random::get_random_bytes(16);
+        bytes.copy_from_slice(&random[..16]);
+        bytes
+    }
+
+    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
+        let describe = |error: std::io::Error| match error.kind() {
+            ErrorKind::NotFound => FileReadError::NotFound,
+            ErrorKind::PermissionDenied => FileReadError::PermissionDenied,
+            _ => FileReadError::Other(error.to_string()),
+        };
+        let file = std::fs::File::open(path).map_err(describe)?;
+        let mut bytes = Vec::new();
+        file.take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(describe)?;
+        Ok(bytes)
+    }
+
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let response = send_request(request)?;
+        read_response(response)
+    }
+}
+
+fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
+    let headers = Fields::new();
+    for (name, value) in &request.headers {
+        headers
+            .append(name, value.as_bytes())
+            .map_err(|error| format!("the host refused the header {name}: {error:?}"))?;
+    }
+    let outgoing = OutgoingRequest::new(headers);
+    let refused = |what: &str| format!("the host refused the request {what}");
+    outgoing
+        .set_method(&Method::Post)
+        .map_err(|()| refused("method"))?;
+    outgoing
+        .set_scheme(Some(&Scheme::Https))
+        .map_err(|()| refused("scheme"))?;
+    outgoing
+        .set_authority(Some(&request.authority))
+        .map_err(|()| refused("authority"))?;
+    outgoing
+        .set_path_with_query(Some(&request.path))
+        .map_err(|()| refused("path"))?;
+    let body = outgoing.body().map_err(|()| refused("body"))?;
+
+    let options = RequestOptions::new();
+    // A host that does not support a timeout refuses it; the others still apply.
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NANOS));
+    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_NANOS));
+    let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT_NANOS));
+
+    // Sent before the body is written: the host consumes the body while it sends.
+    let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
+    {
+        let stream = body.write().map_err(|()| refused("body stream"))?;
+        for chunk in request.body.chunks(WRITE_CHUNK_BYTES) {
+            stream.blocking_write_and_flush(chunk).map_err(|error| {
+                format!("sending the request body failed: {}", stream_error(error))
+            })?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(describe)?;
+
+    future_response.subscribe().block();
+    match future_response.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(error))) => Err(describe(error)),
+        Some(Err(())) => Err("the host lost the response".into()),
+        None => Err("the host reported no response after the wait".into()),
+    }
+}
+
+fn read_response(response: IncomingResponse) -> Result<HttpResponse, String> {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    let incoming = response
+        .consume()
+        .map_err(|()| "the host refused the response body".to_owned())?;
+    let mut body = Vec::new();
+    {
+        let stream = incoming
+            .stream()
+            .map_err(|()| "the host refused the response body stream".to_owned())?;
+        loop {
+            match stream.blocking_read(READ_CHUNK_BYTES) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(error) => {
+                    return Err(format!(
+                        "reading the response body failed: {}",
+                        stream_error(error)
+                    ));
+                }
+            }
+            if body.len() > MAX_RESPONSE_BODY_BYTES {
+                return Err(format!(
+                    "the response body (HTTP {status}) is larger than {} KiB",
+                    MAX_RESPONSE_BODY_BYTES / 1024
+                ));
+            }
+        }
+    }
+    drop(IncomingBody::finish(incoming));
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn describe(error: ErrorCode) -> String {
+    format!("{error:?}")
+}
+
+fn stream_error(error: StreamError) -> String {
+    match error {
+        StreamError::Closed => "the stream closed early".to_owned(),
+        StreamError::LastOperationFailed(error) => error.to_debug_string(),
+    }
+}

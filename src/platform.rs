@@ -1,0 +1,92 @@
+//! What the credential needs from its host, as plain data: the WASI layer implements
+//! [`Platform`] with wasi:clocks, wasi:random, wasi:filesystem and wasi:http; unit tests with
+//! scripted values.
+
+use crate::error::REDACTED;
+use std::fmt;
+
+/// Largest token file accepted: service-account tokens are ~1–2 KiB, so anything this big is the
+/// wrong file.
+pub const MAX_TOKEN_FILE_BYTES: usize = 64 * 1024;
+
+/// Largest response body read from the token endpoint; Entra's answers are a few KiB.
+pub const MAX_RESPONSE_BODY_BYTES: usize = 1024 * 1024;
+
+/// An https POST to the token endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `host` or `host:port`.
+    pub authority: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// The url-encoded form; it holds the client assertion.
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn url(&self) -> String {
+        format!("https://{}{}", self.authority, self.path)
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("url", &self.url())
+            .field("headers", &self.headers)
+            .field("body", &REDACTED)
+            .finish()
+    }
+}
+
+/// The token endpoint's answer, body read in full (at most [`MAX_RESPONSE_BODY_BYTES`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a token file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileReadError {
+    NotFound,
+    PermissionDenied,
+    /// Anything else, described by the platform.
+    Other(String),
+}
+
+/// The host services the credential uses. Every call is bounded by the implementation.
+pub trait Platform {
+    /// Wall-clock time, in seconds since the Unix epoch.
+    fn now(&mut self) -> u64;
+    /// 16 random bytes, for request ids.
+    fn random_bytes(&mut self) -> [u8; 16];
+    /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
+    /// bytes plus one, so the caller can tell the file is too big).
+    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
+    /// Sends the request and reads the response; `Err` describes a transport failure.
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_debug_hides_the_body() {
+        let request = HttpRequest {
+            authority: "login.example".into(),
+            path: "/t/oauth2/v2.0/token".into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: b"client_assertion=very-secret".to_vec(),
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+        assert!(
+            debug.contains("https://login.example/t/oauth2/v2.0/token"),
+            "{debug}"
+        );
+    }
+}

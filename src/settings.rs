@@ -1,0 +1,263 @@
+//! Resolves a credential's settings: explicit options first, then the environment.
+
+use crate::authority::{Authority, DEFAULT_AUTHORITY_HOST};
+use crate::error::CredentialError;
+use crate::tenant::validate_tenant_id;
+
+pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+pub const AZURE_ADDITIONALLY_ALLOWED_TENANTS: &str = "AZURE_ADDITIONALLY_ALLOWED_TENANTS";
+pub const AZURE_IDENTITY_DISABLE_MULTITENANTAUTH: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
+
+/// The caller's settings, each of which may be left to the environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkloadIdentityOptions {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub token_file_path: Option<String>,
+    pub authority_host: Option<String>,
+    pub additionally_allowed_tenants: Vec<String>,
+}
+
+/// Settings that passed every check; a credential is built from these alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub token_file_path: String,
+    pub authority: Authority,
+    /// Tenants besides `tenant_id` that get-token may serve; `"*"` allows any.
+    pub additionally_allowed_tenants: Vec<String>,
+    /// `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`: per-call tenants are ignored.
+    pub multitenant_disabled: bool,
+}
+
+impl Settings {
+    /// Resolves the options against the environment (`env` looks a variable up).
+    ///
+    /// Every missing setting and every malformed one is reported in one error, so a user fixes
+    /// their pod spec once rather than once per setting.
+    pub fn resolve(
+        options: &WorkloadIdentityOptions,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, CredentialError> {
+        let setting = |option: &Option<String>, variable: &str| {
+            non_blank(option.clone()).or_else(|| non_blank(env(variable)))
+        };
+        let tenant_id = setting(&options.tenant_id, AZURE_TENANT_ID);
+        let client_id = setting(&options.client_id, AZURE_CLIENT_ID);
+        let token_file_path = setting(&options.token_file_path, AZURE_FEDERATED_TOKEN_FILE);
+        let authority_host = setting(&options.authority_host, AZURE_AUTHORITY_HOST)
+            .unwrap_or_else(|| DEFAULT_AUTHORITY_HOST.to_owned());
+
+        let mut missing = Vec::new();
+        for (value, option, variable) in [
+            (&tenant_id, "tenant-id", AZURE_TENANT_ID),
+            (&client_id, "client-id", AZURE_CLIENT_ID),
+            (
+                &token_file_path,
+                "token-file-path",
+                AZURE_FEDERATED_TOKEN_FILE,
+            ),
+        ] {
+            if value.is_none() {
+                missing.push(format!("{variable} (or the {option} option)"));
+            }
+        }
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "missing required settings: {}. On AKS these variables are injected into pods \
+                 labelled azure.workload.identity/use=true; elsewhere set them or pass the options",
+                missing.join(", ")
+            ));
+        }
+        if let Some(tenant) = &tenant_id {
+            if let Err(problem) = validate_tenant_id(tenant) {
+                problems.push(problem);
+            }
+        }
+        let authority = Authority::parse(&authority_host).map_err(|problem| problems.push(problem));
+
+        let (Some(tenant_id), Some(client_id), Some(token_file_path), Ok(authority), true) = (
+            tenant_id,
+            client_id,
+            token_file_path,
+            authority,
+            problems.is_empty(),
+        ) else {
+            return Err(CredentialError::Unavailable(format!(
+                "WorkloadIdentityCredential: {}",
+                problems.join("; ")
+            )));
+        };
+
+        let additionally_allowed_tenants = if options.additionally_allowed_tenants.is_empty() {
+            env(AZURE_ADDITIONALLY_ALLOWED_TENANTS)
+                .map(|list| split_tenant_list(&list))
+                .unwrap_or_default()
+        } else {
+            options
+                .additionally_allowed_tenants
+                .iter()
+                .map(|tenant| tenant.trim().to_owned())
+                .filter(|tenant| !tenant.is_empty())
+                .collect()
+        };
+        let multitenant_disabled =
+            env(AZURE_IDENTITY_DISABLE_MULTITENANTAUTH).is_some_and(|value| is_truthy(&value));
+
+        Ok(Settings {
+            tenant_id,
+            client_id,
+            token_file_path,
+            authority,
+            additionally_allowed_tenants,
+            multitenant_disabled,
+        })
+    }
+}
+
+/// A value that is only whitespace counts as unset: an empty `AZURE_CLIENT_ID=` in a manifest is
+/// a missing client id, not a client id of "".
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn split_tenant_list(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|tenant| !tenant.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn full_env() -> impl Fn(&str) -> Option<String> {
+        env_of(&[
+            (AZURE_TENANT_ID, "env-tenant"),
+            (AZURE_CLIENT_ID, "env-client"),
+            (AZURE_FEDERATED_TOKEN_FILE, "/var/run/secrets/token"),
+        ])
+    }
+
+    fn unavailable_message(result: Result<Settings, CredentialError>) -> String {
+        match result {
+            Err(CredentialError::Unavailable(message)) => message,
+            other => panic!("expected unavailable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn environment_alone_configures_the_credential() {
+        let settings = Settings::resolve(&WorkloadIdentityOptions::default(), full_env()).unwrap();
+        assert_eq!(settings.tenant_id, "env-tenant");
+        assert_eq!(settings.client_id, "env-client");
+        assert_eq!(settings.token_file_path, "/var/run/secrets/token");
+        assert_eq!(settings.authority.host, "login.microsoftonline.com");
+        assert!(settings.additionally_allowed_tenants.is_empty());
+        assert!(!settings.multitenant_disabled);
+    }
+
+    #[test]
+    fn options_win_over_the_environment() {
+        let options = WorkloadIdentityOptions {
+            tenant_id: Some("opt-tenant".into()),
+            client_id: Some("opt-client".into()),
+            token_file_path: Some("/opt/token".into()),
+            authority_host: Some("login.microsoftonline.us".into()),
+            additionally_allowed_tenants: vec!["other".into()],
+        };
+        let env = env_of(&[
+            (AZURE_TENANT_ID, "env-tenant"),
+            (AZURE_CLIENT_ID, "env-client"),
+            (AZURE_FEDERATED_TOKEN_FILE, "/env/token"),
+            (AZURE_AUTHORITY_HOST, "https://login.chinacloudapi.cn"),
+            (AZURE_ADDITIONALLY_ALLOWED_TENANTS, "env-extra"),
+        ]);
+        let settings = Settings::resolve(&options, env).unwrap();
+        assert_eq!(settings.tenant_id, "opt-tenant");
+        assert_eq!(settings.client_id, "opt-client");
+        assert_eq!(settings.token_file_path, "/opt/token");
+        assert_eq!(settings.authority.host, "login.microsoftonline.us");
+        assert_eq!(settings.additionally_allowed_tenants, vec!["other"]);
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_at_once() {
+        let message = unavailable_message(Settings::resolve(
+            &WorkloadIdentityOptions::default(),
+            env_of(&[]),
+        ));
+        for name in [AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE] {
+            assert!(message.contains(name), "{name} not named in: {message}");
+        }
+    }
+
+    #[test]
+    fn blank_values_count_as_missing() {
+        let env = env_of(&[
+            (AZURE_TENANT_ID, "tenant"),
+            (AZURE_CLIENT_ID, "  "),
+            (AZURE_FEDERATED_TOKEN_FILE, "/t"),
+        ]);
+        let message =
+            unavailable_message(Settings::resolve(&WorkloadIdentityOptions::default(), env));
+        assert!(message.contains(AZURE_CLIENT_ID), "{message}");
+        assert!(!message.contains(AZURE_TENANT_ID), "{message}");
+    }
+
+    #[test]
+    fn non_https_authority_is_unavailable_with_missing_settings_too() {
+        let env = env_of(&[(AZURE_AUTHORITY_HOST, "http://login.example")]);
+        let message =
+            unavailable_message(Settings::resolve(&WorkloadIdentityOptions::default(), env));
+        assert!(message.contains("only https"), "{message}");
+        assert!(message.contains(AZURE_TENANT_ID), "{message}");
+    }
+
+    #[test]
+    fn malformed_tenant_is_unavailable() {
+        let options = WorkloadIdentityOptions {
+            tenant_id: Some("../evil".into()),
+            ..Default::default()
+        };
+        let message = unavailable_message(Settings::resolve(&options, full_env()));
+        assert!(message.contains("'../evil'"), "{message}");
+    }
+
+    #[test]
+    fn additionally_allowed_tenants_come_from_the_environment_list() {
+        let env = env_of(&[
+            (AZURE_TENANT_ID, "t"),
+            (AZURE_CLIENT_ID, "c"),
+            (AZURE_FEDERATED_TOKEN_FILE, "/f"),
+            (AZURE_ADDITIONALLY_ALLOWED_TENANTS, " a ; ;b;"),
+            (AZURE_IDENTITY_DISABLE_MULTITENANTAUTH, "True"),
+        ]);
+        let settings = Settings::resolve(&WorkloadIdentityOptions::default(), env).unwrap();
+        assert_eq!(settings.additionally_allowed_tenants, vec!["a", "b"]);
+        assert!(settings.multitenant_disabled);
+    }
+}

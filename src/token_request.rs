@@ -1,0 +1,140 @@
+//! The token request of the client-credentials flow with a federated client assertion.
+
+use crate::authority::Authority;
+use crate::form;
+use crate::platform::HttpRequest;
+
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const USER_AGENT: &str = concat!("azure-workload-identity-wasm/", env!("CARGO_PKG_VERSION"));
+
+/// Everything one token request says.
+pub struct TokenRequest<'a> {
+    pub authority: &'a Authority,
+    pub tenant_id: &'a str,
+    pub client_id: &'a str,
+    /// The service-account token, already trimmed.
+    pub assertion: &'a str,
+    pub scopes: &'a [String],
+    pub claims: Option<&'a str>,
+    pub request_id: &'a str,
+}
+
+impl TokenRequest<'_> {
+    /// `POST {authority}/{tenant}/oauth2/v2.0/token` with the url-encoded form.
+    pub fn to_http(&self) -> HttpRequest {
+        let scope = self.scopes.join(" ");
+        let mut fields = vec![
+            ("client_assertion", self.assertion),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            ("client_id", self.client_id),
+            ("grant_type", "client_credentials"),
+            ("scope", scope.as_str()),
+        ];
+        if let Some(claims) = self.claims {
+            fields.push(("claims", claims));
+        }
+        let body = form::encode(&fields).into_bytes();
+        let headers = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "application/json"),
+            ("x-ms-client-request-id", self.request_id),
+            ("user-agent", USER_AGENT),
+            ("content-length", &body.len().to_string()),
+        ]
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+        HttpRequest {
+            authority: self.authority.host.clone(),
+            path: self.authority.token_path(self.tenant_id),
+            headers,
+            body,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::tests::decode;
+
+    fn header<'a>(request: &'a HttpRequest, name: &str) -> &'a str {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    }
+
+    #[test]
+    fn request_has_the_endpoint_headers_and_every_form_field() {
+        let authority = Authority::parse("https://login.microsoftonline.com").unwrap();
+        let scopes = vec!["https://vault.azure.net/.default".to_string()];
+        let request = TokenRequest {
+            authority: &authority,
+            tenant_id: "tenant-1",
+            client_id: "client-1",
+            assertion: "header.payload.signature",
+            scopes: &scopes,
+            claims: Some(r#"{"access_token":{}}"#),
+            request_id: "00000000-0000-4000-8000-000000000000",
+        }
+        .to_http();
+        assert_eq!(
+            request.url(),
+            "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            header(&request, "content-type"),
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(header(&request, "accept"), "application/json");
+        assert_eq!(
+            header(&request, "x-ms-client-request-id"),
+            "00000000-0000-4000-8000-000000000000"
+        );
+        assert_eq!(
+            header(&request, "user-agent"),
+            "azure-workload-identity-wasm/0.1.0"
+        );
+        assert_eq!(
+            header(&request, "content-length"),
+            request.body.len().to_string()
+        );
+        let form = decode(std::str::from_utf8(&request.body).unwrap());
+        let expected = [
+            ("client_assertion", "header.payload.signature"),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            ("client_id", "client-1"),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://vault.azure.net/.default"),
+            ("claims", r#"{"access_token":{}}"#),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(form, expected);
+    }
+
+    #[test]
+    fn scopes_are_joined_by_one_space_and_no_claims_field_without_claims() {
+        let authority = Authority::parse("login.example/adfs").unwrap();
+        let scopes = vec!["a/.default".to_string(), "openid".to_string()];
+        let request = TokenRequest {
+            authority: &authority,
+            tenant_id: "t",
+            client_id: "c",
+            assertion: "x",
+            scopes: &scopes,
+            claims: None,
+            request_id: "id",
+        }
+        .to_http();
+        assert_eq!(request.path, "/adfs/t/oauth2/v2.0/token");
+        let form = decode(std::str::from_utf8(&request.body).unwrap());
+        assert!(form.contains(&("scope".to_string(), "a/.default openid".to_string())));
+        assert!(form.iter().all(|(name, _)| name != "claims"));
+    }
+}

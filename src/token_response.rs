@@ -1,0 +1,290 @@
+//! Reads the token endpoint's answer: an access token, or an authentication failure that says
+//! what Entra said, in fields and in words.
+
+use crate::error::{AccessToken, AuthenticationFailure, CredentialError, redact};
+use crate::platform::HttpResponse;
+use serde_json::{Map, Value};
+
+/// How much of an unexpected body is quoted in a message.
+const EXCERPT_CHARS: usize = 200;
+
+/// Entra advises refreshing at half the lifetime of tokens that live this long or longer.
+const HALF_LIFE_REFRESH_MIN_SECONDS: u64 = 2 * 60 * 60;
+
+/// Turns the response to a token request sent at `requested_at` (seconds since the Unix epoch)
+/// into a token or a failure. `url` names the endpoint in messages; `secrets` never appear in them.
+pub fn parse_token_response(
+    response: &HttpResponse,
+    requested_at: u64,
+    url: &str,
+    secrets: &[&str],
+) -> Result<AccessToken, CredentialError> {
+    let status = response.status;
+    let json = match serde_json::from_slice::<Value>(&response.body) {
+        Ok(Value::Object(object)) => object,
+        _ => {
+            return Err(failure(
+                status,
+                format!(
+                    "{url} answered HTTP {status} with a body that is not a Microsoft Entra token \
+                     response: \"{}\". Check that the authority host points at Microsoft Entra ID \
+                     and that no proxy on the way rewrites the answer",
+                    excerpt(&response.body, secrets)
+                ),
+            ));
+        }
+    };
+    if (200..300).contains(&status) && !json.contains_key("error") {
+        access_token(&json, requested_at).map_err(|problem| {
+            failure(
+                status,
+                format!("{url} answered HTTP {status} with an unusable token response: {problem}"),
+            )
+        })
+    } else {
+        Err(entra_error(status, &json, url, secrets))
+    }
+}
+
+fn access_token(json: &Map<String, Value>, requested_at: u64) -> Result<AccessToken, String> {
+    let token = match json.get("access_token") {
+        Some(Value::String(token)) if !token.is_empty() => token.clone(),
+        _ => return Err("it has no access_token".into()),
+    };
+    let expires_in = seconds(json, "expires_in")?.ok_or("it has no expires_in")?;
+    let refresh_in = seconds(json, "refresh_in")?
+        .or((expires_in >= HALF_LIFE_REFRESH_MIN_SECONDS).then_some(expires_in / 2));
+    let token_type = match json.get("token_type") {
+        Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
+        _ => "Bearer".to_owned(),
+    };
+    Ok(AccessToken {
+        token,
+        expires_on: requested_at.saturating_add(expires_in),
+        refresh_on: refresh_in.map(|refresh_in| requested_at.saturating_add(refresh_in)),
+        token_type,
+    })
+}
+
+/// A count of seconds, which some authorities send as a string.
+fn seconds(json: &Map<String, Value>, field: &str) -> Result<Option<u64>, String> {
+    match json.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(other) => Err(format!("{field} is {other}, not a whole number of seconds")),
+    }
+}
+
+fn entra_error(
+    status: u16,
+    json: &Map<String, Value>,
+    url: &str,
+    secrets: &[&str],
+) -> CredentialError {
+    let text = |field: &str| {
+        json.get(field)
+            .and_then(Value::as_str)
+            .map(|value| redact(value, secrets))
+    };
+    let error = text("error");
+    let error_codes: Vec<u32> = json
+        .get("error_codes")
+        .and_then(Value::as_array)
+        .map(|codes| {
+            codes
+                .iter()
+                .filter_map(|code| code.as_u64().and_then(|c| u32::try_from(c).ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Entra's description repeats trace id, correlation id and timestamp on further lines;
+    // those are fields of the failure, so the message keeps the first line.
+    let description = text("error_description")
+        .and_then(|d| d.lines().next().map(str::trim).map(str::to_owned))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "no error description".to_owned());
+    let message = format!(
+        "Microsoft Entra ID refused the token request to {url} (HTTP {status}, {}): {description}",
+        error.as_deref().unwrap_or("no error code")
+    );
+    CredentialError::AuthenticationFailed(AuthenticationFailure {
+        message,
+        status: Some(status),
+        error,
+        error_codes,
+        correlation_id: text("correlation_id"),
+        trace_id: text("trace_id"),
+    })
+}
+
+fn failure(status: u16, message: String) -> CredentialError {
+    CredentialError::AuthenticationFailed(AuthenticationFailure {
+        message,
+        status: Some(status),
+        ..Default::default()
+    })
+}
+
+/// The start of a body, printable and with secrets redacted before it is cut, so that a cut
+/// can never leave part of a secret behind.
+fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let text = redact(&String::from_utf8_lossy(body), secrets);
+    let printable: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let collapsed = printable.split_whitespace().collect::<Vec<_>>().join(" ");
+    match collapsed.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
+        None => collapsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn parse(status: u16, body: &str) -> Result<AccessToken, CredentialError> {
+        parse_token_response(&response(status, body), 1_000, URL, &["the-assertion"])
+    }
+
+    fn failure_of(result: Result<AccessToken, CredentialError>) -> AuthenticationFailure {
+        match result {
+            Err(CredentialError::AuthenticationFailed(failure)) => failure,
+            other => panic!("expected authentication-failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_counts_expiry_from_the_request_start() {
+        let token = parse(
+            200,
+            r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok"}"#,
+        )
+        .unwrap();
+        assert_eq!(token.token, "tok");
+        assert_eq!(token.expires_on, 4_599);
+        assert_eq!(token.refresh_on, None);
+        assert_eq!(token.token_type, "Bearer");
+    }
+
+    #[test]
+    fn numbers_as_strings_refresh_in_and_default_token_type_are_accepted() {
+        let token = parse(
+            200,
+            r#"{"expires_in":"3600","refresh_in":"1800","access_token":"tok"}"#,
+        )
+        .unwrap();
+        assert_eq!(token.expires_on, 4_600);
+        assert_eq!(token.refresh_on, Some(2_800));
+        assert_eq!(token.token_type, "Bearer");
+    }
+
+    #[test]
+    fn long_lived_tokens_refresh_at_half_life() {
+        let token = parse(200, r#"{"expires_in":86400,"access_token":"tok"}"#).unwrap();
+        assert_eq!(token.refresh_on, Some(1_000 + 43_200));
+    }
+
+    #[test]
+    fn success_without_access_token_or_expiry_fails() {
+        let failure = failure_of(parse(200, r#"{"expires_in":3600}"#));
+        assert!(
+            failure.message.contains("no access_token"),
+            "{}",
+            failure.message
+        );
+        let failure = failure_of(parse(200, r#"{"access_token":"tok"}"#));
+        assert!(
+            failure.message.contains("no expires_in"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.message.contains("tok\""), "{}", failure.message);
+        let failure = failure_of(parse(200, r#"{"access_token":"tok","expires_in":-5}"#));
+        assert!(
+            failure.message.contains("expires_in"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn entra_error_body_is_mapped_field_by_field() {
+        let body = r#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://oidc.example'.\r\nTrace ID: 0ab1\r\nCorrelation ID: 9cd2\r\nTimestamp: 2026-11-28 10:00:00Z","error_codes":[70021],"timestamp":"2026-11-28 10:00:00Z","trace_id":"0ab1","correlation_id":"9cd2","error_uri":"https://login.microsoftonline.com/error?code=70021"}"#;
+        let failure = failure_of(parse(400, body));
+        assert_eq!(failure.status, Some(400));
+        assert_eq!(failure.error.as_deref(), Some("invalid_request"));
+        assert_eq!(failure.error_codes, vec![70021]);
+        assert_eq!(failure.trace_id.as_deref(), Some("0ab1"));
+        assert_eq!(failure.correlation_id.as_deref(), Some("9cd2"));
+        assert_eq!(
+            failure.message,
+            format!(
+                "Microsoft Entra ID refused the token request to {URL} (HTTP 400, invalid_request): \
+                 AADSTS70021: No matching federated identity record found for presented \
+                 assertion. Assertion Issuer: 'https://oidc.example'."
+            )
+        );
+    }
+
+    #[test]
+    fn echoed_assertion_is_redacted_from_error_fields() {
+        let body =
+            r#"{"error":"invalid_client","error_description":"bad assertion the-assertion"}"#;
+        let failure = failure_of(parse(401, body));
+        assert!(
+            !failure.message.contains("the-assertion"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure.message.contains("bad assertion ***"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn non_json_body_reports_status_and_a_short_clean_excerpt() {
+        let html = format!(
+            "<html>\r\n<body>502 Bad Gateway the-assertion {}</body></html>",
+            "x".repeat(1000)
+        );
+        let failure = failure_of(parse(502, &html));
+        assert_eq!(failure.status, Some(502));
+        assert!(failure.message.contains("HTTP 502"), "{}", failure.message);
+        assert!(
+            failure.message.contains("<html> <body>502 Bad Gateway ***"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.message.contains("the-assertion"));
+        assert!(
+            failure.message.len() < 600,
+            "{} chars",
+            failure.message.len()
+        );
+    }
+
+    #[test]
+    fn empty_body_is_a_failure() {
+        let failure = failure_of(parse(200, ""));
+        assert!(
+            failure
+                .message
+                .contains("not a Microsoft Entra token response")
+        );
+    }
+}
