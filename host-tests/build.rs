@@ -24,9 +24,6 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
-    ensure_target_installed();
-    build_component(root);
-
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -35,12 +32,24 @@ fn main() {
     } else {
         target_dir
     };
+    ensure_target_installed();
+    // A target dir of its own: the cargo running this script holds the lock on
+    // `target/<profile>`, which the component build's host tools (wit-bindgen's macro) would
+    // need too when that profile is release.
+    let build_dir = target_dir.join("component-build");
+    build_component(root, &build_dir);
+
+    let built = build_dir.join(TARGET).join("release").join(COMPONENT_FILE);
     let component = target_dir.join(TARGET).join("release").join(COMPONENT_FILE);
-    assert!(
-        component.exists(),
-        "the build did not produce {}",
-        component.display()
-    );
+    std::fs::create_dir_all(component.parent().expect("a file path has a parent"))
+        .and_then(|()| std::fs::copy(&built, &component))
+        .unwrap_or_else(|error| {
+            panic!(
+                "copying {} to {}: {error}",
+                built.display(),
+                component.display()
+            )
+        });
     println!(
         "cargo:rustc-env=AZURE_WORKLOAD_IDENTITY_COMPONENT={}",
         component.display()
@@ -73,7 +82,7 @@ fn ensure_target_installed() {
     );
 }
 
-fn build_component(root: &Path) {
+fn build_component(root: &Path, build_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
@@ -85,12 +94,18 @@ fn build_component(root: &Path) {
             "-p",
             "azure-workload-identity",
         ])
+        .arg("--target-dir")
+        .arg(build_dir)
         // These describe the host build that runs this script, not the component's.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_MAKEFLAGS")
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("CARGO_PRIMARY_PACKAGE")
+        // Under `cargo clippy` these would lint the component instead of building it.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR")
         .status()
         .expect("running cargo to build the component");
     assert!(status.success(), "building the component failed: {status}");

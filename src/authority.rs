@@ -45,12 +45,12 @@ impl Authority {
         if host.is_empty() {
             return Err(format!("the authority host '{trimmed}' names no host"));
         }
-        if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
-            if port.parse::<u16>().is_err() {
-                return Err(format!(
-                    "the authority host '{trimmed}' has an invalid port '{port}'"
-                ));
-            }
+        if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']'))
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!(
+                "the authority host '{trimmed}' has an invalid port '{port}'"
+            ));
         }
         Ok(Authority {
             host: host.to_ascii_lowercase(),

@@ -64,10 +64,10 @@ impl WorkloadIdentityCredential {
             .is_none_or(|c| c.trim().is_empty())
             .then(|| CacheKey::new(&tenant_id, scopes, options.enable_cae));
 
-        if let Some(key) = &cache_key {
-            if let Some(token) = self.cache.get(key, platform.now()) {
-                return Ok(token.clone());
-            }
+        if let Some(key) = &cache_key
+            && let Some(token) = self.cache.get(key, platform.now())
+        {
+            return Ok(token.clone());
         }
 
         let assertion = read_assertion(platform, &self.settings.token_file_path)?;
@@ -85,14 +85,14 @@ impl WorkloadIdentityCredential {
         let url = request.url();
         let requested_at = platform.now();
         let response = platform.send(&request).map_err(|transport_error| {
-            CredentialError::AuthenticationFailed(AuthenticationFailure {
+            CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
                 message: format!(
                     "the token request to {url} got no response: {transport_error}. Check that \
                      the host lets the component make outgoing HTTPS requests (wasi:http) and \
                      can reach the authority host (x-ms-client-request-id {request_id})"
                 ),
                 ..Default::default()
-            })
+            }))
         })?;
         let token = parse_token_response(&response, requested_at, &url, &[&assertion])?;
         if let Some(key) = cache_key {
@@ -115,12 +115,14 @@ mod tests {
     use crate::platform::{FileReadError, HttpRequest, HttpResponse};
     use crate::settings::WorkloadIdentityOptions;
 
+    type Authority = Box<dyn FnMut(&HttpRequest) -> Result<HttpResponse, String>>;
+
     /// A scripted host: a clock, a token file and an authority that counts requests.
     struct ScriptedPlatform {
         now: u64,
         token_file: Result<Vec<u8>, FileReadError>,
         requests: Vec<HttpRequest>,
-        answer: Box<dyn FnMut(&HttpRequest) -> Result<HttpResponse, String>>,
+        answer: Authority,
     }
 
     impl ScriptedPlatform {

@@ -43,8 +43,9 @@ pub struct AuthenticationFailure {
 pub enum CredentialError {
     /// Configuration, state or platform support is missing: authentication was not attempted.
     Unavailable(String),
-    /// Authentication was attempted and failed.
-    AuthenticationFailed(AuthenticationFailure),
+    /// Authentication was attempted and failed. Boxed: errors are rare and the happy path should
+    /// not move a large `Result`.
+    AuthenticationFailed(Box<AuthenticationFailure>),
     /// get-token's arguments are invalid.
     InvalidArgument(String),
 }

@@ -74,10 +74,10 @@ impl Settings {
                 missing.join(", ")
             ));
         }
-        if let Some(tenant) = &tenant_id {
-            if let Err(problem) = validate_tenant_id(tenant) {
-                problems.push(problem);
-            }
+        if let Some(tenant) = &tenant_id
+            && let Err(problem) = validate_tenant_id(tenant)
+        {
+            problems.push(problem);
         }
         let authority = Authority::parse(&authority_host).map_err(|problem| problems.push(problem));
 

@@ -108,22 +108,22 @@ fn entra_error(
         "Microsoft Entra ID refused the token request to {url} (HTTP {status}, {}): {description}",
         error.as_deref().unwrap_or("no error code")
     );
-    CredentialError::AuthenticationFailed(AuthenticationFailure {
+    CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
         message,
         status: Some(status),
         error,
         error_codes,
         correlation_id: text("correlation_id"),
         trace_id: text("trace_id"),
-    })
+    }))
 }
 
 fn failure(status: u16, message: String) -> CredentialError {
-    CredentialError::AuthenticationFailed(AuthenticationFailure {
+    CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
         message,
         status: Some(status),
         ..Default::default()
-    })
+    }))
 }
 
 /// The start of a body, printable and with secrets redacted before it is cut, so that a cut
@@ -161,7 +161,7 @@ mod tests {
 
     fn failure_of(result: Result<AccessToken, CredentialError>) -> AuthenticationFailure {
         match result {
-            Err(CredentialError::AuthenticationFailed(failure)) => failure,
+            Err(CredentialError::AuthenticationFailed(failure)) => *failure,
             other => panic!("expected authentication-failed, got {other:?}"),
         }
     }

@@ -112,6 +112,7 @@ fn to_wit_error(error: error::CredentialError) -> CredentialError {
             CredentialError::InvalidArgument(message)
         }
         error::CredentialError::AuthenticationFailed(failure) => {
+            let failure = *failure;
             CredentialError::AuthenticationFailed(AuthenticationFailure {
                 message: failure.message,
                 status: failure.status,

@@ -149,8 +149,21 @@ fn read_response(response: IncomingResponse) -> Result<HttpResponse, String> {
     })
 }
 
+/// Words for the failures users meet; the rest by their WASI name.
 fn describe(error: ErrorCode) -> String {
-    format!("{error:?}")
+    match error {
+        ErrorCode::DnsError(_) => "the authority host's name did not resolve (DNS)".into(),
+        ErrorCode::DnsTimeout => "the DNS lookup timed out".into(),
+        ErrorCode::ConnectionRefused => "the connection was refused".into(),
+        ErrorCode::ConnectionTimeout => "connecting timed out".into(),
+        ErrorCode::ConnectionReadTimeout => "the response did not arrive in time".into(),
+        ErrorCode::ConnectionTerminated => "the connection was closed".into(),
+        ErrorCode::TlsCertificateError => {
+            "the host did not trust the authority's TLS certificate".into()
+        }
+        ErrorCode::HttpRequestDenied => "the host denied the outgoing request".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn stream_error(error: StreamError) -> String {

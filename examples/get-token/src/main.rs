@@ -1,1 +1,218 @@
-fn main() {}
+//! Acquires a token through the credential component in wasmtime and prints its expiry.
+//!
+//! `cargo run -p get-token` asks a built-in fake authority (no Azure needed);
+//! `cargo run -p get-token -- --live` asks Microsoft Entra ID with the pod's AZURE_* variables.
+
+use host_tests::{
+    AKS_TOKEN_DIR, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra, HostConfig,
+    TokenDirectory, TokenRequestOptions, Transport,
+};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const DEFAULT_SCOPE: &str = "https://management.azure.com/.default";
+const USAGE: &str = "usage: get-token [--live] [--scope SCOPE]
+
+Without --live, a built-in fake Microsoft Entra authority answers (no Azure needed).
+With --live, the real authority is asked, configured like azure-identity from
+AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST
+(an AKS pod with workload identity has them); the token file's directory is granted
+to the component read-only.";
+
+/// The environment the demo pod gets: the shape of what the AKS webhook injects.
+const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const DEMO_CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
+/// A service-account token's shape; the fake authority does not verify signatures.
+const DEMO_ASSERTION: &str =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVtbzpkZW1vIn0.ZGVtbw";
+
+struct Args {
+    live: bool,
+    scope: String,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = if args.live {
+        run_live(&args.scope)
+    } else {
+        run_with_fake_authority(&args.scope)
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("get-token: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        live: false,
+        scope: DEFAULT_SCOPE.to_owned(),
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--live" => parsed.live = true,
+            "--scope" => parsed.scope = args.next().ok_or("--scope needs a value")?,
+            "-h" | "--help" => return Err("get-token: acquire a token and print its expiry".into()),
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn run_with_fake_authority(scope: &str) -> Result<(), String> {
+    let tokens = TokenDirectory::with_token(DEMO_ASSERTION).map_err(|e| e.to_string())?;
+    let fake = FakeEntra::new();
+    let token_file = TokenDirectory::guest_token_path();
+    let config = HostConfig::new(Transport::Fake(fake.clone()))
+        .preopen(tokens.path(), AKS_TOKEN_DIR)
+        .env("AZURE_TENANT_ID", DEMO_TENANT)
+        .env("AZURE_CLIENT_ID", DEMO_CLIENT)
+        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .env("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com");
+    println!("authority: built-in fake Microsoft Entra ID (no Azure needed)");
+    acquire_and_print(config, scope)?;
+    for request in fake.requests() {
+        println!(
+            "fake authority saw: {} {} client_id={} scope={} client_assertion={} bytes",
+            request.method,
+            request.url,
+            request.field("client_id").unwrap_or("-"),
+            request.field("scope").unwrap_or("-"),
+            request.field("client_assertion").map_or(0, str::len)
+        );
+    }
+    Ok(())
+}
+
+fn run_live(scope: &str) -> Result<(), String> {
+    let mut config = HostConfig::new(Transport::Network);
+    for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("AZURE_")) {
+        config = config.env(&name, &value);
+    }
+    // Grant the token file's directory, at the same path, and nothing else.
+    if let Some(directory) = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
+        .ok()
+        .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
+        .filter(|directory| directory.is_dir())
+    {
+        let guest = directory.to_string_lossy().into_owned();
+        config = config.preopen(directory, &guest);
+    }
+    println!("authority: Microsoft Entra ID, configured from this process's AZURE_* variables");
+    acquire_and_print(config, scope)
+}
+
+fn acquire_and_print(config: HostConfig, scope: &str) -> Result<(), String> {
+    println!("component: {COMPONENT_PATH}");
+    let component = CredentialComponent::load(COMPONENT_PATH).map_err(|e| format!("{e:?}"))?;
+    let mut instance = component
+        .instantiate(config)
+        .map_err(|e| format!("{e:?}"))?;
+    let options = TokenRequestOptions {
+        claims: None,
+        tenant_id: None,
+        enable_cae: false,
+    };
+    let token = instance
+        .get_token_from_environment(&[scope], &options)
+        .map_err(|trap| format!("the component trapped: {trap:?}"))?
+        .map_err(|error| describe(&error))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    println!("scope:     {scope}");
+    println!(
+        "token:     {} token of {} characters (not printed)",
+        token.token_type,
+        token.token.len()
+    );
+    println!(
+        "expires:   {} ({} s from now)",
+        utc(token.expires_on),
+        token.expires_on.saturating_sub(now)
+    );
+    if let Some(refresh_on) = token.refresh_on {
+        println!("refresh:   {}", utc(refresh_on));
+    }
+    Ok(())
+}
+
+fn describe(error: &CredentialError) -> String {
+    match error {
+        CredentialError::Unavailable(message) => format!("credential unavailable: {message}"),
+        CredentialError::InvalidArgument(message) => format!("invalid argument: {message}"),
+        CredentialError::AuthenticationFailed(failure) => {
+            let mut text = format!("authentication failed: {}", failure.message);
+            if let Some(correlation_id) = &failure.correlation_id {
+                text.push_str(&format!("\ncorrelation id: {correlation_id}"));
+            }
+            if let Some(trace_id) = &failure.trace_id {
+                text.push_str(&format!("\ntrace id: {trace_id}"));
+            }
+            text
+        }
+    }
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+fn utc(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let time = seconds % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        time / 3600,
+        time % 3600 / 60,
+        time % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_876_496), "2026-11-28T14:34:56Z");
+    }
+
+    #[test]
+    fn arguments_select_live_mode_and_scope() {
+        let args = parse_args(
+            ["--live", "--scope", "s/.default"]
+                .map(String::from)
+                .into_iter(),
+        )
+        .unwrap();
+        assert!(args.live);
+        assert_eq!(args.scope, "s/.default");
+        assert!(parse_args(["--bogus"].map(String::from).into_iter()).is_err());
+    }
+}
