@@ -365,6 +365,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_of_a_credential_holding_tokens_shows_no_secret() {
+        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut credential = credential();
+        credential
+            .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
+            .unwrap();
+        let debug = format!("{credential:?} {:?}", platform.requests);
+        assert!(!debug.contains("token-1"), "{debug}");
+        assert!(!debug.contains("service-account-jwt"), "{debug}");
+    }
+
+    #[test]
     fn closed_credential_is_unavailable_and_forgets_its_tokens() {
         let mut platform = ScriptedPlatform::issuing_tokens();
         let mut credential = credential();

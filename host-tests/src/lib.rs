@@ -13,4 +13,4 @@ pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
-pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE_NAME, TokenDirectory};
+pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory};

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const AKS_TOKEN_DIR: &str = "/var/run/secrets/azure/tokens";
 /// The file name AKS gives it.
 pub const AKS_TOKEN_FILE_NAME: &str = "azure-identity-token";
+/// The token file's path inside the pod, and inside the component when a [`TokenDirectory`] is
+/// preopened at [`AKS_TOKEN_DIR`].
+pub const AKS_TOKEN_FILE: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
 
 /// A temporary host directory, removed on drop.
 pub struct TokenDirectory {
@@ -39,12 +42,6 @@ impl TokenDirectory {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The token file's path as the component sees it when this directory is preopened at
-    /// [`AKS_TOKEN_DIR`].
-    pub fn guest_token_path() -> String {
-        format!("{AKS_TOKEN_DIR}/{AKS_TOKEN_FILE_NAME}")
     }
 }
 

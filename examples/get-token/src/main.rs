@@ -4,8 +4,8 @@
 //! `cargo run -p get-token -- --live` asks Microsoft Entra ID with the pod's AZURE_* variables.
 
 use host_tests::{
-    AKS_TOKEN_DIR, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra, HostConfig,
-    TokenDirectory, TokenRequestOptions, Transport,
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra,
+    HostConfig, TokenDirectory, TokenRequestOptions, Transport,
 };
 use std::path::Path;
 use std::process::ExitCode;
@@ -73,12 +73,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 fn run_with_fake_authority(scope: &str) -> Result<(), String> {
     let tokens = TokenDirectory::with_token(DEMO_ASSERTION).map_err(|e| e.to_string())?;
     let fake = FakeEntra::new();
-    let token_file = TokenDirectory::guest_token_path();
     let config = HostConfig::new(Transport::Fake(fake.clone()))
         .preopen(tokens.path(), AKS_TOKEN_DIR)
         .env("AZURE_TENANT_ID", DEMO_TENANT)
         .env("AZURE_CLIENT_ID", DEMO_CLIENT)
-        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .env("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE)
         .env("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com");
     println!("authority: built-in fake Microsoft Entra ID (no Azure needed)");
     acquire_and_print(config, scope)?;

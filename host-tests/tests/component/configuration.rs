@@ -4,13 +4,9 @@ use crate::*;
 
 #[test]
 fn environment_alone_configures_the_credential() {
-    let guest_path = TokenDirectory::guest_token_path();
-    let mut pod = Pod::new(&[
-        ("AZURE_TENANT_ID", TENANT),
-        ("AZURE_CLIENT_ID", CLIENT),
-        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
-        ("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"),
-    ]);
+    let mut env = AKS_ENV.to_vec();
+    env.push(("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"));
+    let mut pod = Pod::new(&env);
     let credential = pod.credential(&no_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     let request = &pod.fake.requests()[0];
@@ -45,14 +41,7 @@ fn options_win_over_the_environment() {
 
 #[test]
 fn every_missing_setting_is_named_and_only_those() {
-    let settings = [
-        ("AZURE_TENANT_ID", TENANT),
-        ("AZURE_CLIENT_ID", CLIENT),
-        (
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "/var/run/secrets/azure/tokens/azure-identity-token",
-        ),
-    ];
+    let settings = AKS_ENV;
     // Each setting missing alone, then all of them at once.
     let mut cases: Vec<Vec<usize>> = (0..settings.len()).map(|i| vec![i]).collect();
     cases.push((0..settings.len()).collect());
@@ -95,10 +84,7 @@ fn missing_token_file_is_unavailable_at_get_token_with_the_fix() {
     let mut pod = Pod::with_tokens(tokens, &[]);
     let credential = pod.credential(&explicit_options());
     let message = unavailable(pod.get_token(credential, &[VAULT]));
-    assert!(
-        message.contains(&TokenDirectory::guest_token_path()),
-        "{message}"
-    );
+    assert!(message.contains(AKS_TOKEN_FILE), "{message}");
     assert!(
         message.contains("--dir /var/run/secrets/azure/tokens"),
         "{message}"

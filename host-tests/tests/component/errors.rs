@@ -116,12 +116,7 @@ fn success_without_access_token_is_an_authentication_failure() {
 
 #[test]
 fn no_scopes_is_an_invalid_argument_and_sends_nothing() {
-    let guest_path = TokenDirectory::guest_token_path();
-    let mut pod = Pod::new(&[
-        ("AZURE_TENANT_ID", TENANT),
-        ("AZURE_CLIENT_ID", CLIENT),
-        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
-    ]);
+    let mut pod = Pod::new(&AKS_ENV);
     let credential = pod.credential(&explicit_options());
     let message = invalid_argument(pod.get_token(credential, &[]));
     assert!(message.contains("at least one scope"), "{message}");

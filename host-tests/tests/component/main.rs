@@ -9,8 +9,9 @@ mod interface;
 mod tokens;
 
 use host_tests::{
-    AKS_TOKEN_DIR, AccessToken, CredentialComponent, CredentialError, CredentialInstance,
-    FakeEntra, HostConfig, TokenDirectory, TokenRequestOptions, Transport, WorkloadIdentityOptions,
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AccessToken, CredentialComponent, CredentialError,
+    CredentialInstance, FakeEntra, HostConfig, TokenDirectory, TokenRequestOptions, Transport,
+    WorkloadIdentityOptions,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 use wasmtime::component::ResourceAny;
@@ -21,6 +22,12 @@ pub const CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
 pub const ASSERTION: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImZha2UifQ.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpkZWZhdWx0Ondvcmtsb2FkIiwiYXVkIjpbImFwaTovL0F6dXJlQURUb2tlbkV4Y2hhbmdlIl19.c2lnbmF0dXJl";
 pub const VAULT: &str = "https://vault.azure.net/.default";
 pub const STORAGE: &str = "https://storage.azure.com/.default";
+/// What the AKS webhook injects into a pod that uses workload identity.
+pub const AKS_ENV: [(&str, &str); 3] = [
+    ("AZURE_TENANT_ID", TENANT),
+    ("AZURE_CLIENT_ID", CLIENT),
+    ("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE),
+];
 
 /// A pod: a token directory preopened where AKS mounts it, a fake Entra, one component instance.
 pub struct Pod {
@@ -75,7 +82,7 @@ pub fn explicit_options() -> WorkloadIdentityOptions {
     WorkloadIdentityOptions {
         tenant_id: Some(TENANT.into()),
         client_id: Some(CLIENT.into()),
-        token_file_path: Some(TokenDirectory::guest_token_path()),
+        token_file_path: Some(AKS_TOKEN_FILE.into()),
         authority_host: None,
         additionally_allowed_tenants: Vec::new(),
     }

@@ -166,12 +166,7 @@ fn an_additionally_allowed_tenant_is_requested_from_its_own_endpoint() {
 
 #[test]
 fn free_get_token_uses_one_environment_credential_per_instance() {
-    let guest_path = TokenDirectory::guest_token_path();
-    let mut pod = Pod::new(&[
-        ("AZURE_TENANT_ID", TENANT),
-        ("AZURE_CLIENT_ID", CLIENT),
-        ("AZURE_FEDERATED_TOKEN_FILE", &guest_path),
-    ]);
+    let mut pod = Pod::new(&AKS_ENV);
     let first = pod
         .instance
         .get_token_from_environment(&[VAULT], &no_request_options())
