@@ -3,6 +3,9 @@
 //! `cargo run -p get-token` asks a built-in fake authority (no Azure needed);
 //! `cargo run -p get-token -- --live` asks Microsoft Entra ID with the pod's AZURE_* variables.
 
+use azure_workload_identity::settings::{
+    AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
+};
 use host_tests::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra,
     HostConfig, TokenDirectory, TokenRequestOptions, Transport,
@@ -75,10 +78,10 @@ fn run_with_fake_authority(scope: &str) -> Result<(), String> {
     let fake = FakeEntra::new();
     let config = HostConfig::new(Transport::Fake(fake.clone()))
         .preopen(tokens.path(), AKS_TOKEN_DIR)
-        .env("AZURE_TENANT_ID", DEMO_TENANT)
-        .env("AZURE_CLIENT_ID", DEMO_CLIENT)
-        .env("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE)
-        .env("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com");
+        .env(AZURE_TENANT_ID, DEMO_TENANT)
+        .env(AZURE_CLIENT_ID, DEMO_CLIENT)
+        .env(AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE)
+        .env(AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com");
     println!("authority: built-in fake Microsoft Entra ID (no Azure needed)");
     acquire_and_print(config, scope)?;
     for request in fake.requests() {
@@ -100,7 +103,7 @@ fn run_live(scope: &str) -> Result<(), String> {
         config = config.env(&name, &value);
     }
     // Grant the token file's directory, at the same path, and nothing else.
-    if let Some(directory) = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
+    if let Some(directory) = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
         .ok()
         .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
         .filter(|directory| directory.is_dir())
