@@ -1,9 +1,9 @@
-//! The Microsoft Entra authority host: where token requests go.
+//! https endpoints from settings: the Microsoft Entra authority host, and the AKS token proxy.
 
 /// Where token requests are sent when neither the option nor `AZURE_AUTHORITY_HOST` says otherwise.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 
-/// A checked https authority: host (with optional port) and an optional path prefix.
+/// A checked https endpoint: host (with optional port) and an optional path prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authority {
     /// `host` or `host:port`, as sent in the request's authority.
@@ -13,18 +13,18 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// Parses an authority host as users write it: `login.microsoftonline.us`,
+    /// Parses an endpoint as users write it: `login.microsoftonline.us`,
     /// `https://login.microsoftonline.com/`, `https://adfs.contoso.com/adfs`.
     /// A missing scheme means https; any other scheme is refused because the request carries a
-    /// credential.
-    pub fn parse(raw: &str) -> Result<Authority, String> {
+    /// credential. `what` names the setting in messages, e.g. "the authority host".
+    pub fn parse(raw: &str, what: &str) -> Result<Authority, String> {
         let trimmed = raw.trim();
         let without_scheme = match trimmed.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
             Some((scheme, _)) => {
                 return Err(format!(
-                    "the authority host '{trimmed}' uses the scheme '{scheme}'; only https is \
-                     allowed because the request carries a credential"
+                    "{what} '{trimmed}' uses the scheme '{scheme}'; only https is allowed \
+                     because the request carries a credential"
                 ));
             }
             None => trimmed,
@@ -33,9 +33,15 @@ impl Authority {
             .chars()
             .find(|c| matches!(c, '?' | '#' | '@') || c.is_whitespace() || c.is_control())
         {
+            let part = match bad {
+                '@' => "userinfo (user@)",
+                '?' => "a query",
+                '#' => "a fragment",
+                _ => "spaces or control characters",
+            };
             return Err(format!(
-                "the authority host '{trimmed}' contains '{}'; give only https://host[:port][/path]",
-                bad.escape_default()
+                "{what} '{}' must not contain {part}; give https://host[:port][/path]",
+                trimmed.escape_default()
             ));
         }
         let (host, path) = match without_scheme.find('/') {
@@ -43,14 +49,12 @@ impl Authority {
             None => (without_scheme, ""),
         };
         if host.is_empty() {
-            return Err(format!("the authority host '{trimmed}' names no host"));
+            return Err(format!("{what} '{trimmed}' names no host"));
         }
         if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']'))
             && port.parse::<u16>().is_err()
         {
-            return Err(format!(
-                "the authority host '{trimmed}' has an invalid port '{port}'"
-            ));
+            return Err(format!("{what} '{trimmed}' has an invalid port '{port}'"));
         }
         Ok(Authority {
             host: host.to_ascii_lowercase(),
@@ -62,19 +66,16 @@ impl Authority {
     pub fn token_path(&self, tenant: &str) -> String {
         format!("{}/{tenant}/oauth2/v2.0/token", self.path_prefix)
     }
-
-    /// The full token endpoint URL, for messages.
-    pub fn token_url(&self, tenant: &str) -> String {
-        format!("https://{}{}", self.host, self.token_path(tenant))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const WHAT: &str = "the authority host";
+
     fn parsed(raw: &str) -> Authority {
-        Authority::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+        Authority::parse(raw, WHAT).unwrap_or_else(|e| panic!("{raw}: {e}"))
     }
 
     #[test]
@@ -83,8 +84,8 @@ mod tests {
         assert_eq!(authority.host, "login.microsoftonline.com");
         assert_eq!(authority.path_prefix, "");
         assert_eq!(
-            authority.token_url("tenant-1"),
-            "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+            authority.token_path("tenant-1"),
+            "/tenant-1/oauth2/v2.0/token"
         );
     }
 
@@ -111,7 +112,8 @@ mod tests {
 
     #[test]
     fn http_scheme_is_refused_with_the_reason() {
-        let error = Authority::parse("http://login.microsoftonline.com").unwrap_err();
+        let error = Authority::parse("http://login.microsoftonline.com", WHAT).unwrap_err();
+        assert!(error.starts_with("the authority host 'http://"), "{error}");
         assert!(error.contains("only https"), "{error}");
         assert!(error.contains("'http'"), "{error}");
     }
@@ -124,14 +126,14 @@ mod tests {
             "https://login.example/#f",
             "https://login example",
         ] {
-            assert!(Authority::parse(raw).is_err(), "{raw} was accepted");
+            assert!(Authority::parse(raw, WHAT).is_err(), "{raw} was accepted");
         }
     }
 
     #[test]
     fn empty_host_and_bad_port_are_refused() {
-        assert!(Authority::parse("https://").is_err());
-        assert!(Authority::parse("").is_err());
-        assert!(Authority::parse("https://login.example:http").is_err());
+        assert!(Authority::parse("https://", WHAT).is_err());
+        assert!(Authority::parse("", WHAT).is_err());
+        assert!(Authority::parse("https://login.example:http", WHAT).is_err());
     }
 }

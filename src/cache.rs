@@ -1,11 +1,16 @@
-//! The credential's token cache: one token per tenant, set of scopes and CAE choice.
+//! The credential's token cache: one token per tenant, set of scopes and CAE choice, and the
+//! rules for when a cached token is served, refreshed, or no longer usable.
 
 use crate::error::AccessToken;
 use std::collections::HashMap;
 
-/// A cached token is used until this many seconds before it expires, so a caller never gets a
+/// A token is refreshed when this many seconds or fewer are left, so a caller never gets a
 /// token that dies in flight.
 pub const EXPIRY_MARGIN_SECONDS: u64 = 5 * 60;
+
+/// After a refresh attempt, the cached token is served without another attempt for this long
+/// (monotonic nanoseconds): a failing authority is not asked again on every call.
+pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CacheKey {
@@ -28,25 +33,66 @@ impl CacheKey {
     }
 }
 
+/// What to do for one get-token call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Serve the cached token.
+    Serve(AccessToken),
+    /// Ask for a new token; if that fails, serve this one (still valid now).
+    Refresh(AccessToken),
+    /// No usable token: ask, and fail if asking fails.
+    Request,
+}
+
+#[derive(Debug)]
+struct Entry {
+    token: AccessToken,
+    /// Monotonic nanoseconds of the last refresh attempt, if any since the token was stored.
+    last_attempt: Option<u64>,
+}
+
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    tokens: HashMap<CacheKey, AccessToken>,
+    entries: HashMap<CacheKey, Entry>,
 }
 
 impl TokenCache {
-    /// The cached token for `key` if it is good for more than the expiry margin at `now`.
-    pub fn get(&self, key: &CacheKey, now: u64) -> Option<&AccessToken> {
-        self.tokens
-            .get(key)
-            .filter(|token| now.saturating_add(EXPIRY_MARGIN_SECONDS) < token.expires_on)
+    /// Decides for `key` at wall-clock `now` (seconds) and `monotonic` (nanoseconds). A
+    /// `Refresh` answer counts as an attempt: calls in the next 30 s are served the cached token.
+    pub fn lookup(&mut self, key: &CacheKey, now: u64, monotonic: u64) -> Lookup {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return Lookup::Request;
+        };
+        if now >= entry.token.expires_on {
+            return Lookup::Request;
+        }
+        let refresh_at = entry
+            .token
+            .expires_on
+            .saturating_sub(EXPIRY_MARGIN_SECONDS)
+            .min(entry.token.refresh_on.unwrap_or(u64::MAX));
+        let attempted_recently = entry
+            .last_attempt
+            .is_some_and(|at| monotonic.saturating_sub(at) < REFRESH_RETRY_AFTER_NANOS);
+        if now < refresh_at || attempted_recently {
+            return Lookup::Serve(entry.token.clone());
+        }
+        entry.last_attempt = Some(monotonic);
+        Lookup::Refresh(entry.token.clone())
     }
 
     pub fn insert(&mut self, key: CacheKey, token: AccessToken) {
-        self.tokens.insert(key, token);
+        self.entries.insert(
+            key,
+            Entry {
+                token,
+                last_attempt: None,
+            },
+        );
     }
 
     pub fn clear(&mut self) {
-        self.tokens.clear();
+        self.entries.clear();
     }
 }
 
@@ -54,11 +100,13 @@ impl TokenCache {
 mod tests {
     use super::*;
 
-    fn token(expires_on: u64) -> AccessToken {
+    const SECOND: u64 = 1_000_000_000;
+
+    fn token(expires_on: u64, refresh_on: Option<u64>) -> AccessToken {
         AccessToken {
             token: "t".into(),
             expires_on,
-            refresh_on: None,
+            refresh_on,
             token_type: "Bearer".into(),
         }
     }
@@ -67,14 +115,72 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    #[test]
-    fn token_is_served_until_five_minutes_before_expiry() {
+    fn cache_with(token: AccessToken) -> (TokenCache, CacheKey) {
         let key = CacheKey::new("t", &scopes(&["s"]), false);
         let mut cache = TokenCache::default();
-        cache.insert(key.clone(), token(10_000));
-        assert!(cache.get(&key, 10_000 - 301).is_some());
-        assert!(cache.get(&key, 10_000 - 300).is_none());
-        assert!(cache.get(&key, 20_000).is_none());
+        cache.insert(key.clone(), token);
+        (cache, key)
+    }
+
+    #[test]
+    fn nothing_cached_means_request() {
+        let key = CacheKey::new("t", &scopes(&["s"]), false);
+        assert_eq!(TokenCache::default().lookup(&key, 0, 0), Lookup::Request);
+    }
+
+    #[test]
+    fn token_is_served_until_five_minutes_before_expiry_then_refreshed() {
+        let (mut cache, key) = cache_with(token(10_000, None));
+        assert_eq!(
+            cache.lookup(&key, 9_699, 0),
+            Lookup::Serve(token(10_000, None))
+        );
+        assert_eq!(
+            cache.lookup(&key, 9_700, 0),
+            Lookup::Refresh(token(10_000, None))
+        );
+    }
+
+    #[test]
+    fn refresh_on_comes_first_when_earlier() {
+        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+        assert!(matches!(cache.lookup(&key, 4_999, 0), Lookup::Serve(_)));
+        assert!(matches!(cache.lookup(&key, 5_000, 0), Lookup::Refresh(_)));
+    }
+
+    #[test]
+    fn after_a_refresh_attempt_the_token_is_served_for_30_seconds() {
+        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+        assert!(matches!(
+            cache.lookup(&key, 5_000, 100 * SECOND),
+            Lookup::Refresh(_)
+        ));
+        assert!(matches!(
+            cache.lookup(&key, 5_001, 129 * SECOND),
+            Lookup::Serve(_)
+        ));
+        assert!(matches!(
+            cache.lookup(&key, 5_030, 130 * SECOND),
+            Lookup::Refresh(_)
+        ));
+    }
+
+    #[test]
+    fn an_expired_token_is_never_served() {
+        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+        assert!(matches!(cache.lookup(&key, 9_990, 0), Lookup::Refresh(_)));
+        assert_eq!(cache.lookup(&key, 10_000, SECOND), Lookup::Request);
+    }
+
+    #[test]
+    fn a_stored_token_resets_the_attempt_clock() {
+        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+        assert!(matches!(cache.lookup(&key, 5_000, 0), Lookup::Refresh(_)));
+        cache.insert(key.clone(), token(20_000, Some(15_000)));
+        assert!(matches!(
+            cache.lookup(&key, 15_000, SECOND),
+            Lookup::Refresh(_)
+        ));
     }
 
     #[test]
@@ -91,10 +197,8 @@ mod tests {
 
     #[test]
     fn clear_forgets_every_token() {
-        let key = CacheKey::new("t", &scopes(&["s"]), false);
-        let mut cache = TokenCache::default();
-        cache.insert(key.clone(), token(10_000));
+        let (mut cache, key) = cache_with(token(10_000, None));
         cache.clear();
-        assert!(cache.get(&key, 0).is_none());
+        assert_eq!(cache.lookup(&key, 0, 0), Lookup::Request);
     }
 }

@@ -1,16 +1,15 @@
-//! The workload identity credential: settings, cache and the token exchange, over a [`Platform`].
+//! The workload identity credential: settings, token file, cache and refresh, over a
+//! [`Platform`].
 
-use crate::cache::{CacheKey, TokenCache};
+use crate::cache::{CacheKey, Lookup, TokenCache};
 use crate::claims::claims_to_send;
-use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
+use crate::error::{AccessToken, CredentialError};
+use crate::exchange::{TokenQuery, exchange};
 use crate::platform::Platform;
-use crate::request_id::uuid_v4;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
 use crate::tenant::tenant_for_request;
-use crate::token_file::read_assertion;
-use crate::token_request::TokenRequest;
-use crate::token_response::parse_token_response;
+use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,6 +23,7 @@ pub struct TokenRequestOptions {
 #[derive(Debug)]
 pub struct WorkloadIdentityCredential {
     settings: Settings,
+    token_file: TokenFile,
     cache: TokenCache,
     closed: bool,
 }
@@ -31,6 +31,7 @@ pub struct WorkloadIdentityCredential {
 impl WorkloadIdentityCredential {
     pub fn new(settings: Settings) -> WorkloadIdentityCredential {
         WorkloadIdentityCredential {
+            token_file: TokenFile::new(settings.token_file_path.clone()),
             settings,
             cache: TokenCache::default(),
             closed: false,
@@ -41,8 +42,12 @@ impl WorkloadIdentityCredential {
         &self.settings
     }
 
-    /// Returns a cached token that is good for more than five minutes, else exchanges the token
-    /// file for a new one.
+    /// Serves the cached token until it is due for refresh, then exchanges the token file for
+    /// a new one; if that fails while the cached token is still valid, serves the cached token.
+    ///
+    /// One instance runs one call at a time (component exports take the instance exclusively),
+    /// so one refresh makes one request however many calls ask: the first refreshes, the others
+    /// find the new token, or find the failed attempt less than 30 s old.
     pub fn get_token(
         &mut self,
         scopes: &[String],
@@ -57,48 +62,38 @@ impl WorkloadIdentityCredential {
         validate_scopes(scopes)?;
         let tenant_id = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
         let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
-        // A claims challenge asks for a token the cached one is not: never serve or keep it.
-        let cache_key = options
-            .claims
-            .as_deref()
-            .is_none_or(|c| c.trim().is_empty())
-            .then(|| CacheKey::new(&tenant_id, scopes, options.enable_cae));
-
-        if let Some(key) = &cache_key
-            && let Some(token) = self.cache.get(key, platform.now())
-        {
-            return Ok(token.clone());
-        }
-
-        let assertion = read_assertion(platform, &self.settings.token_file_path)?;
-        let request_id = uuid_v4(platform.random_bytes());
-        let request = TokenRequest {
-            authority: &self.settings.authority,
+        let query = TokenQuery {
             tenant_id: &tenant_id,
-            client_id: &self.settings.client_id,
-            assertion: &assertion,
             scopes,
             claims: claims.as_deref(),
-            request_id: &request_id,
+        };
+        // A claims challenge asks for a token the cached one is not: never serve or keep it.
+        if options
+            .claims
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty())
+        {
+            return exchange(&self.settings, &mut self.token_file, &query, platform);
         }
-        .to_http();
-        let url = request.url();
-        let requested_at = platform.now();
-        let response = platform.send(&request).map_err(|transport_error| {
-            CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
-                message: format!(
-                    "the token request to {url} got no response: {transport_error}. Check that \
-                     the host lets the component make outgoing HTTPS requests (wasi:http) and \
-                     can reach the authority host (x-ms-client-request-id {request_id})"
-                ),
-                ..Default::default()
-            }))
-        })?;
-        let token = parse_token_response(&response, requested_at, &url, &[&assertion])?;
-        if let Some(key) = cache_key {
-            self.cache.insert(key, token.clone());
+        let key = CacheKey::new(&tenant_id, scopes, options.enable_cae);
+        let cached = match self
+            .cache
+            .lookup(&key, platform.now(), platform.monotonic_nanos())
+        {
+            Lookup::Serve(token) => return Ok(token),
+            Lookup::Refresh(token) => Some(token),
+            Lookup::Request => None,
+        };
+        match exchange(&self.settings, &mut self.token_file, &query, platform) {
+            Ok(token) => {
+                self.cache.insert(key, token.clone());
+                Ok(token)
+            }
+            Err(error) => match cached {
+                Some(token) if platform.now() < token.expires_on => Ok(token),
+                _ => Err(error),
+            },
         }
-        Ok(token)
     }
 
     /// Forgets every cached token; later calls fail with `unavailable`.
@@ -111,57 +106,8 @@ impl WorkloadIdentityCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::form::tests::decode;
-    use crate::platform::{FileReadError, HttpRequest, HttpResponse};
+    use crate::scripted_platform::ScriptedPlatform;
     use crate::settings::WorkloadIdentityOptions;
-
-    type Authority = Box<dyn FnMut(&HttpRequest) -> Result<HttpResponse, String>>;
-
-    /// A scripted host: a clock, a token file and an authority that counts requests.
-    struct ScriptedPlatform {
-        now: u64,
-        token_file: Result<Vec<u8>, FileReadError>,
-        requests: Vec<HttpRequest>,
-        answer: Authority,
-    }
-
-    impl ScriptedPlatform {
-        fn issuing_tokens() -> ScriptedPlatform {
-            let mut issued = 0;
-            ScriptedPlatform {
-                now: 1_000_000,
-                token_file: Ok(b"service-account-jwt\n".to_vec()),
-                requests: Vec::new(),
-                answer: Box::new(move |_| {
-                    issued += 1;
-                    Ok(HttpResponse {
-                        status: 200,
-                        headers: vec![],
-                        body: format!(
-                            r#"{{"token_type":"Bearer","expires_in":3600,"access_token":"token-{issued}"}}"#
-                        )
-                        .into_bytes(),
-                    })
-                }),
-            }
-        }
-    }
-
-    impl Platform for ScriptedPlatform {
-        fn now(&mut self) -> u64 {
-            self.now
-        }
-        fn random_bytes(&mut self) -> [u8; 16] {
-            [self.requests.len() as u8; 16]
-        }
-        fn read_file(&mut self, _: &str, _: usize) -> Result<Vec<u8>, FileReadError> {
-            self.token_file.clone()
-        }
-        fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
-            self.requests.push(request.clone());
-            (self.answer)(request)
-        }
-    }
 
     fn credential() -> WorkloadIdentityCredential {
         let options = WorkloadIdentityOptions {
@@ -178,46 +124,119 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    fn form_field(request: &HttpRequest, name: &str) -> Option<String> {
-        decode(std::str::from_utf8(&request.body).unwrap())
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+    fn get(
+        credential: &mut WorkloadIdentityCredential,
+        platform: &mut ScriptedPlatform,
+    ) -> Result<AccessToken, CredentialError> {
+        credential.get_token(
+            &scopes(&["https://vault.azure.net/.default"]),
+            &Default::default(),
+            platform,
+        )
     }
+
+    const LONG_LIVED: &str = r#"{"expires_in":7200,"refresh_in":3600,"access_token":"long"}"#;
 
     #[test]
     fn token_is_requested_once_then_served_from_cache_until_the_margin() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
-        let vault = scopes(&["https://vault.azure.net/.default"]);
-        let first = credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
+        let first = get(&mut credential, &mut platform).unwrap();
         assert_eq!(first.token, "token-1");
-        assert_eq!(first.expires_on, 1_003_600);
+        assert_eq!(first.expires_on, platform.wall() + 3600);
         assert_eq!(
-            form_field(&platform.requests[0], "client_assertion").unwrap(),
+            platform.field(0, "client_assertion").unwrap(),
             "service-account-jwt"
         );
 
-        platform.now += 3600 - 301;
-        let cached = credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
-        assert_eq!(cached.token, "token-1");
+        platform.advance_seconds(3600 - 301);
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-1"
+        );
         assert_eq!(platform.requests.len(), 1);
 
-        platform.now += 1;
-        let renewed = credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
-        assert_eq!(renewed.token, "token-2");
+        platform.advance_seconds(1);
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-2"
+        );
         assert_eq!(platform.requests.len(), 2);
     }
 
     #[test]
+    fn refresh_on_triggers_the_refresh_and_many_calls_make_one_request() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut credential = credential();
+        assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        platform.advance_seconds(3599);
+        assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        platform.advance_seconds(1);
+        for _ in 0..1000 {
+            assert_eq!(
+                get(&mut credential, &mut platform).unwrap().token,
+                "token-1"
+            );
+        }
+        assert_eq!(platform.requests.len(), 2);
+    }
+
+    #[test]
+    fn a_failed_refresh_serves_the_valid_token_and_waits_30_seconds_to_try_again() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(3600);
+        platform.answer(
+            400,
+            &[],
+            r#"{"error":"invalid_client","error_codes":[70021]}"#,
+        );
+        for _ in 0..100 {
+            assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        }
+        assert_eq!(platform.requests.len(), 2);
+        platform.advance_seconds(30);
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-1"
+        );
+        assert_eq!(platform.requests.len(), 3);
+    }
+
+    #[test]
+    fn an_expired_token_is_never_served_even_when_the_refresh_fails() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(7200);
+        platform.answer(400, &[], r#"{"error":"invalid_client"}"#);
+        assert!(matches!(
+            get(&mut credential, &mut platform),
+            Err(CredentialError::AuthenticationFailed(_))
+        ));
+    }
+
+    #[test]
+    fn a_refresh_that_outlives_the_token_does_not_serve_it() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], r#"{"expires_in":400,"access_token":"short"}"#);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(350);
+        // 50 s left; two waits of 26 s pass its expiry before the 60 s bound ends the retries.
+        for _ in 0..3 {
+            platform.answer(503, &[("retry-after", "26")], "busy");
+        }
+        assert!(get(&mut credential, &mut platform).is_err());
+    }
+
+    #[test]
     fn other_scopes_tenants_and_cae_are_separate_requests() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
         let vault = scopes(&["https://vault.azure.net/.default"]);
         let storage = scopes(&["https://storage.azure.com/.default"]);
@@ -229,9 +248,10 @@ mod tests {
             enable_cae: true,
             ..Default::default()
         };
+        let none = TokenRequestOptions::default();
         for (scopes, options) in [
-            (&vault, &Default::default()),
-            (&storage, &Default::default()),
+            (&vault, &none),
+            (&storage, &none),
             (&vault, &friend),
             (&vault, &cae),
         ] {
@@ -245,27 +265,29 @@ mod tests {
         assert_eq!(platform.requests.len(), 4);
         assert_eq!(platform.requests[2].path, "/friend/oauth2/v2.0/token");
         assert_eq!(
-            form_field(&platform.requests[3], "claims").unwrap(),
+            platform.field(3, "claims").unwrap(),
             r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#
         );
     }
 
     #[test]
-    fn claims_challenge_bypasses_the_cache() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+    fn claims_challenge_bypasses_the_cache_and_is_sent() {
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
         let vault = scopes(&["https://vault.azure.net/.default"]);
         credential
             .get_token(&vault, &Default::default(), &mut platform)
             .unwrap();
+        let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
         let challenge = TokenRequestOptions {
-            claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
+            claims: Some(claims.into()),
             ..Default::default()
         };
         let fresh = credential
             .get_token(&vault, &challenge, &mut platform)
             .unwrap();
         assert_eq!(fresh.token, "token-2");
+        assert_eq!(platform.field(1, "claims").unwrap(), claims);
         let cached = credential
             .get_token(&vault, &Default::default(), &mut platform)
             .unwrap();
@@ -275,7 +297,7 @@ mod tests {
 
     #[test]
     fn each_request_has_a_fresh_request_id() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
         credential
             .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
@@ -283,7 +305,7 @@ mod tests {
         credential
             .get_token(&scopes(&["b"]), &Default::default(), &mut platform)
             .unwrap();
-        let id = |r: &HttpRequest| {
+        let id = |r: &crate::platform::HttpRequest| {
             r.headers
                 .iter()
                 .find(|(n, _)| n == "x-ms-client-request-id")
@@ -302,8 +324,8 @@ mod tests {
     }
 
     #[test]
-    fn invalid_arguments_send_nothing() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+    fn invalid_arguments_send_nothing_and_read_nothing() {
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
         let stranger = TokenRequestOptions {
             tenant_id: Some("stranger".into()),
@@ -314,7 +336,7 @@ mod tests {
             ..Default::default()
         };
         for (scopes, options) in [
-            (scopes(&[]), Default::default()),
+            (scopes(&[]), TokenRequestOptions::default()),
             (scopes(&["a"]), stranger),
             (scopes(&["a"]), bad_claims),
         ] {
@@ -325,52 +347,24 @@ mod tests {
             );
         }
         assert!(platform.requests.is_empty());
-    }
-
-    #[test]
-    fn transport_failure_is_an_authentication_failure_without_status() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
-        platform.answer = Box::new(|_| Err("connection refused".into()));
-        let error = credential()
-            .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-            .unwrap_err();
-        let CredentialError::AuthenticationFailed(failure) = error else {
-            panic!("expected authentication-failed, got {error:?}");
-        };
-        assert_eq!(failure.status, None);
-        assert!(
-            failure.message.contains("connection refused"),
-            "{}",
-            failure.message
-        );
-        assert!(!failure.message.contains("service-account-jwt"));
+        assert_eq!(platform.file_reads, 0);
     }
 
     #[test]
     fn failures_are_not_cached() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
-        platform.token_file = Err(FileReadError::NotFound);
-        assert!(
-            credential
-                .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-                .is_err()
-        );
+        platform.token_file = Err(crate::platform::FileReadError::NotFound);
+        assert!(get(&mut credential, &mut platform).is_err());
         platform.token_file = Ok(b"jwt".to_vec());
-        assert!(
-            credential
-                .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-                .is_ok()
-        );
+        assert!(get(&mut credential, &mut platform).is_ok());
     }
 
     #[test]
     fn debug_output_of_a_credential_holding_tokens_shows_no_secret() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
-        credential
-            .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-            .unwrap();
+        get(&mut credential, &mut platform).unwrap();
         let debug = format!("{credential:?} {:?}", platform.requests);
         assert!(!debug.contains("token-1"), "{debug}");
         assert!(!debug.contains("service-account-jwt"), "{debug}");
@@ -378,13 +372,11 @@ mod tests {
 
     #[test]
     fn closed_credential_is_unavailable_and_forgets_its_tokens() {
-        let mut platform = ScriptedPlatform::issuing_tokens();
+        let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
-        credential
-            .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-            .unwrap();
+        get(&mut credential, &mut platform).unwrap();
         credential.close();
-        let result = credential.get_token(&scopes(&["a"]), &Default::default(), &mut platform);
+        let result = get(&mut credential, &mut platform);
         assert!(matches!(result, Err(CredentialError::Unavailable(m)) if m.contains("closed")));
     }
 }

@@ -9,15 +9,22 @@ pub mod cache;
 pub mod claims;
 pub mod credential;
 pub mod error;
+pub mod exchange;
 pub mod form;
+pub mod hints;
+pub mod http_date;
 pub mod platform;
 pub mod request_id;
+pub mod retry;
 pub mod scopes;
 pub mod settings;
 pub mod tenant;
 pub mod token_file;
 pub mod token_request;
 pub mod token_response;
+
+#[cfg(test)]
+mod scripted_platform;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

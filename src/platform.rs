@@ -12,6 +12,14 @@ pub const MAX_TOKEN_FILE_BYTES: usize = 64 * 1024;
 /// Largest response body read from the token endpoint; Entra's answers are a few KiB.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 1024 * 1024;
 
+/// Bounds on one exchange, in nanoseconds, passed to wasi:http's request options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: u64,
+    pub first_byte: u64,
+    pub between_bytes: u64,
+}
+
 /// An https POST to the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -22,6 +30,9 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The url-encoded form; it holds the client assertion.
     pub body: Vec<u8>,
+    pub timeouts: Timeouts,
+    /// Monotonic time (nanoseconds) after which reading the response gives up.
+    pub deadline: u64,
 }
 
 impl HttpRequest {
@@ -36,6 +47,8 @@ impl fmt::Debug for HttpRequest {
             .field("url", &self.url())
             .field("headers", &self.headers)
             .field("body", &REDACTED)
+            .field("timeouts", &self.timeouts)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -59,8 +72,12 @@ pub enum FileReadError {
 
 /// The host services the credential uses. Every call is bounded by the implementation.
 pub trait Platform {
-    /// Wall-clock time, in seconds since the Unix epoch.
+    /// Wall-clock time, in seconds since the Unix epoch: token expiry is stated in it.
     fn now(&mut self) -> u64;
+    /// Monotonic time in nanoseconds: what waits, budgets and re-read periods are measured in.
+    fn monotonic_nanos(&mut self) -> u64;
+    /// Waits `nanos` nanoseconds.
+    fn sleep(&mut self, nanos: u64);
     /// 16 random bytes, for request ids.
     fn random_bytes(&mut self) -> [u8; 16];
     /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
@@ -81,6 +98,12 @@ mod tests {
             path: "/t/oauth2/v2.0/token".into(),
             headers: vec![("accept".into(), "application/json".into())],
             body: b"client_assertion=very-secret".to_vec(),
+            timeouts: Timeouts {
+                connect: 1,
+                first_byte: 2,
+                between_bytes: 3,
+            },
+            deadline: 4,
         };
         let debug = format!("{request:?}");
         assert!(!debug.contains("very-secret"), "{debug}");

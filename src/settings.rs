@@ -10,6 +10,12 @@ pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
 pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 pub const AZURE_ADDITIONALLY_ALLOWED_TENANTS: &str = "AZURE_ADDITIONALLY_ALLOWED_TENANTS";
 pub const AZURE_IDENTITY_DISABLE_MULTITENANTAUTH: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
+/// AKS identity binding: token requests go to this https proxy instead of the authority host.
+pub const AZURE_KUBERNETES_TOKEN_PROXY: &str = "AZURE_KUBERNETES_TOKEN_PROXY";
+/// The proxy's TLS settings; under wasi:http the host's TLS client applies them, not the component.
+pub const AZURE_KUBERNETES_SNI_NAME: &str = "AZURE_KUBERNETES_SNI_NAME";
+pub const AZURE_KUBERNETES_CA_FILE: &str = "AZURE_KUBERNETES_CA_FILE";
+pub const AZURE_KUBERNETES_CA_DATA: &str = "AZURE_KUBERNETES_CA_DATA";
 
 /// The caller's settings, each of which may be left to the environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +34,8 @@ pub struct Settings {
     pub client_id: String,
     pub token_file_path: String,
     pub authority: Authority,
+    /// `AZURE_KUBERNETES_TOKEN_PROXY`, when set.
+    pub token_proxy: Option<Authority>,
     /// Tenants besides `tenant_id` that get-token may serve; `"*"` allows any.
     pub additionally_allowed_tenants: Vec<String>,
     /// `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`: per-call tenants are ignored.
@@ -79,15 +87,26 @@ impl Settings {
         {
             problems.push(problem);
         }
-        let authority = Authority::parse(&authority_host).map_err(|problem| problems.push(problem));
+        let authority = Authority::parse(&authority_host, "the authority host")
+            .map_err(|problem| problems.push(problem));
+        let token_proxy = token_proxy(&env).map_err(|problem| problems.push(problem));
 
-        let (Some(tenant_id), Some(client_id), Some(token_file_path), Ok(authority), true) = (
+        let (
+            Some(tenant_id),
+            Some(client_id),
+            Some(token_file_path),
+            Ok(authority),
+            Ok(token_proxy),
+            true,
+        ) = (
             tenant_id,
             client_id,
             token_file_path,
             authority,
+            token_proxy,
             problems.is_empty(),
-        ) else {
+        )
+        else {
             return Err(CredentialError::Unavailable(format!(
                 "WorkloadIdentityCredential: {}",
                 problems.join("; ")
@@ -114,9 +133,51 @@ impl Settings {
             client_id,
             token_file_path,
             authority,
+            token_proxy,
             additionally_allowed_tenants,
             multitenant_disabled,
         })
+    }
+
+    /// Where the token request for `tenant` goes, as (host, path): the authority host, or the
+    /// AKS token proxy with the authority's path appended to the proxy's, as azure-identity joins
+    /// them.
+    pub fn token_endpoint(&self, tenant: &str) -> (String, String) {
+        let path = self.authority.token_path(tenant);
+        match &self.token_proxy {
+            Some(proxy) => (proxy.host.clone(), format!("{}{path}", proxy.path_prefix)),
+            None => (self.authority.host.clone(), path),
+        }
+    }
+}
+
+/// The AKS token proxy, checked with the same rules and texts as azure-identity's.
+fn token_proxy(env: impl Fn(&str) -> Option<String>) -> Result<Option<Authority>, String> {
+    let proxy = non_blank(env(AZURE_KUBERNETES_TOKEN_PROXY));
+    let tls_settings: Vec<&str> = [
+        AZURE_KUBERNETES_SNI_NAME,
+        AZURE_KUBERNETES_CA_FILE,
+        AZURE_KUBERNETES_CA_DATA,
+    ]
+    .into_iter()
+    .filter(|name| non_blank(env(name)).is_some())
+    .collect();
+    if tls_settings.contains(&AZURE_KUBERNETES_CA_FILE)
+        && tls_settings.contains(&AZURE_KUBERNETES_CA_DATA)
+    {
+        return Err(format!(
+            "both {AZURE_KUBERNETES_CA_FILE} and {AZURE_KUBERNETES_CA_DATA} are set; only one \
+             should be set"
+        ));
+    }
+    match proxy {
+        Some(raw) => Authority::parse(&raw, AZURE_KUBERNETES_TOKEN_PROXY).map(Some),
+        None if tls_settings.is_empty() => Ok(None),
+        None => Err(format!(
+            "{AZURE_KUBERNETES_TOKEN_PROXY} is not set but other custom endpoint-related \
+             environment variables are present ({}); set the proxy endpoint or remove them",
+            tls_settings.join(", ")
+        )),
     }
 }
 
@@ -245,6 +306,93 @@ mod tests {
         };
         let message = unavailable_message(Settings::resolve(&options, full_env()));
         assert!(message.contains("'../evil'"), "{message}");
+    }
+
+    fn with_full_env<'a>(extra: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        let base = full_env();
+        move |name| {
+            extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| base(name))
+        }
+    }
+
+    #[test]
+    fn token_proxy_takes_the_request_and_keeps_both_paths() {
+        let env = [
+            (AZURE_AUTHORITY_HOST, "https://login.example/adfs"),
+            (
+                AZURE_KUBERNETES_TOKEN_PROXY,
+                "https://proxy.kube-system.svc:8443/token-proxy/",
+            ),
+            (AZURE_KUBERNETES_SNI_NAME, "proxy.aks.azure.com"),
+            (AZURE_KUBERNETES_CA_FILE, "/var/run/ca.crt"),
+        ];
+        let settings =
+            Settings::resolve(&WorkloadIdentityOptions::default(), with_full_env(&env)).unwrap();
+        assert_eq!(
+            settings.token_endpoint("t"),
+            (
+                "proxy.kube-system.svc:8443".to_string(),
+                "/token-proxy/adfs/t/oauth2/v2.0/token".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn without_a_proxy_requests_go_to_the_authority() {
+        let settings = Settings::resolve(&WorkloadIdentityOptions::default(), full_env()).unwrap();
+        assert_eq!(
+            settings.token_endpoint("t"),
+            (
+                "login.microsoftonline.com".to_string(),
+                "/t/oauth2/v2.0/token".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn token_proxy_is_checked_like_the_authority_host() {
+        for (proxy, expected) in [
+            ("http://proxy.local", "only https"),
+            ("https://user@proxy.local", "userinfo"),
+            ("https://proxy.local/?q=1", "a query"),
+            ("https://proxy.local/#f", "a fragment"),
+        ] {
+            let env = [(AZURE_KUBERNETES_TOKEN_PROXY, proxy)];
+            let message = unavailable_message(Settings::resolve(
+                &WorkloadIdentityOptions::default(),
+                with_full_env(&env),
+            ));
+            assert!(message.contains(AZURE_KUBERNETES_TOKEN_PROXY), "{message}");
+            assert!(message.contains(expected), "{proxy}: {message}");
+        }
+    }
+
+    #[test]
+    fn proxy_tls_settings_without_a_proxy_or_both_cas_are_refused() {
+        let env = [(AZURE_KUBERNETES_SNI_NAME, "proxy.aks.azure.com")];
+        let message = unavailable_message(Settings::resolve(
+            &WorkloadIdentityOptions::default(),
+            with_full_env(&env),
+        ));
+        assert!(
+            message.contains("AZURE_KUBERNETES_TOKEN_PROXY is not set but other custom endpoint"),
+            "{message}"
+        );
+        assert!(message.contains(AZURE_KUBERNETES_SNI_NAME), "{message}");
+        let env = [
+            (AZURE_KUBERNETES_TOKEN_PROXY, "https://proxy.local"),
+            (AZURE_KUBERNETES_CA_FILE, "/ca.crt"),
+            (AZURE_KUBERNETES_CA_DATA, "-----BEGIN CERTIFICATE-----"),
+        ];
+        let message = unavailable_message(Settings::resolve(
+            &WorkloadIdentityOptions::default(),
+            with_full_env(&env),
+        ));
+        assert!(message.contains("only one should be set"), "{message}");
     }
 
     #[test]

@@ -60,7 +60,8 @@ mod tests {
             tenant_id: "home".into(),
             client_id: "client".into(),
             token_file_path: "/token".into(),
-            authority: Authority::parse("login.microsoftonline.com").unwrap(),
+            authority: Authority::parse("login.microsoftonline.com", "authority").unwrap(),
+            token_proxy: None,
             additionally_allowed_tenants: allowed.iter().map(|t| t.to_string()).collect(),
             multitenant_disabled,
         }

@@ -4,8 +4,65 @@ use crate::error::CredentialError;
 use crate::platform::{FileReadError, MAX_TOKEN_FILE_BYTES, Platform};
 use crate::settings::AZURE_FEDERATED_TOKEN_FILE;
 
+/// Kubernetes rotates the projected token at 80% of its lifetime (at least an hour), so a copy
+/// younger than this is never stale.
+pub const REREAD_AFTER_NANOS: u64 = 10 * 60 * 1_000_000_000;
+
+/// The token file and the last assertion read from it.
+#[derive(Debug)]
+pub struct TokenFile {
+    path: String,
+    last_read: Option<LastRead>,
+}
+
+struct LastRead {
+    assertion: String,
+    /// Monotonic nanoseconds.
+    at: u64,
+}
+
+impl std::fmt::Debug for LastRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LastRead")
+            .field("assertion", &crate::error::REDACTED)
+            .field("at", &self.at)
+            .finish()
+    }
+}
+
+impl TokenFile {
+    pub fn new(path: String) -> TokenFile {
+        TokenFile {
+            path,
+            last_read: None,
+        }
+    }
+
+    /// The assertion, read again when the last read is ten minutes old or `force_reread` is set
+    /// (Entra said the last one expired). Nothing is read before the first token request.
+    pub fn assertion(
+        &mut self,
+        platform: &mut impl Platform,
+        force_reread: bool,
+    ) -> Result<String, CredentialError> {
+        let now = platform.monotonic_nanos();
+        if let Some(last) = &self.last_read
+            && !force_reread
+            && now.saturating_sub(last.at) < REREAD_AFTER_NANOS
+        {
+            return Ok(last.assertion.clone());
+        }
+        let assertion = read_assertion(platform, &self.path)?;
+        self.last_read = Some(LastRead {
+            assertion: assertion.clone(),
+            at: now,
+        });
+        Ok(assertion)
+    }
+}
+
 /// Reads the assertion from `path`, trimmed of surrounding whitespace.
-pub fn read_assertion(platform: &mut impl Platform, path: &str) -> Result<String, CredentialError> {
+fn read_assertion(platform: &mut impl Platform, path: &str) -> Result<String, CredentialError> {
     let bytes = platform
         .read_file(path, MAX_TOKEN_FILE_BYTES)
         .map_err(|error| unreadable(path, &error))?;
@@ -54,26 +111,12 @@ fn unreadable(path: &str, error: &FileReadError) -> CredentialError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::{HttpRequest, HttpResponse};
+    use crate::scripted_platform::ScriptedPlatform;
 
-    struct FileOnly(Result<Vec<u8>, FileReadError>);
-
-    impl Platform for FileOnly {
-        fn now(&mut self) -> u64 {
-            0
-        }
-        fn random_bytes(&mut self) -> [u8; 16] {
-            [0; 16]
-        }
-        fn read_file(&mut self, _: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
-            self.0.clone().map(|mut bytes| {
-                bytes.truncate(limit + 1);
-                bytes
-            })
-        }
-        fn send(&mut self, _: &HttpRequest) -> Result<HttpResponse, String> {
-            unreachable!("reading a file sends nothing")
-        }
+    fn platform_with(content: Result<Vec<u8>, FileReadError>) -> ScriptedPlatform {
+        let mut platform = ScriptedPlatform::new();
+        platform.token_file = content;
+        platform
     }
 
     fn unavailable(result: Result<String, CredentialError>) -> String {
@@ -85,7 +128,7 @@ mod tests {
 
     #[test]
     fn assertion_is_trimmed() {
-        let mut platform = FileOnly(Ok(b"  eyJ.a.b\n".to_vec()));
+        let mut platform = platform_with(Ok(b"  eyJ.a.b\n".to_vec()));
         assert_eq!(
             read_assertion(&mut platform, "/t/token").unwrap(),
             "eyJ.a.b"
@@ -93,8 +136,46 @@ mod tests {
     }
 
     #[test]
+    fn file_is_reread_only_when_ten_minutes_old_or_forced() {
+        let mut platform = platform_with(Ok(b"first".to_vec()));
+        let mut file = TokenFile::new("/t".into());
+        assert_eq!(
+            platform.file_reads, 0,
+            "nothing is read before it is needed"
+        );
+        assert_eq!(file.assertion(&mut platform, false).unwrap(), "first");
+        platform.token_file = Ok(b"second".to_vec());
+        platform.advance_seconds(599);
+        assert_eq!(file.assertion(&mut platform, false).unwrap(), "first");
+        assert_eq!(platform.file_reads, 1);
+        platform.advance_seconds(1);
+        assert_eq!(file.assertion(&mut platform, false).unwrap(), "second");
+        platform.token_file = Ok(b"third".to_vec());
+        assert_eq!(file.assertion(&mut platform, true).unwrap(), "third");
+        assert_eq!(platform.file_reads, 3);
+    }
+
+    #[test]
+    fn a_failed_read_keeps_nothing_and_is_retried_next_time() {
+        let mut platform = platform_with(Err(FileReadError::NotFound));
+        let mut file = TokenFile::new("/t".into());
+        assert!(file.assertion(&mut platform, false).is_err());
+        platform.token_file = Ok(b"now-there".to_vec());
+        assert_eq!(file.assertion(&mut platform, false).unwrap(), "now-there");
+    }
+
+    #[test]
+    fn debug_output_hides_the_assertion() {
+        let mut platform = platform_with(Ok(b"secret-assertion".to_vec()));
+        let mut file = TokenFile::new("/t".into());
+        file.assertion(&mut platform, false).unwrap();
+        let debug = format!("{file:?}");
+        assert!(!debug.contains("secret-assertion"), "{debug}");
+    }
+
+    #[test]
     fn missing_file_names_path_directory_and_how_to_grant_it() {
-        let mut platform = FileOnly(Err(FileReadError::NotFound));
+        let mut platform = platform_with(Err(FileReadError::NotFound));
         let message = unavailable(read_assertion(
             &mut platform,
             "/var/run/secrets/azure/tokens/t",
@@ -114,16 +195,16 @@ mod tests {
     #[test]
     fn empty_or_blank_file_is_unavailable() {
         for content in [&b""[..], b" \n\t "] {
-            let mut platform = FileOnly(Ok(content.to_vec()));
+            let mut platform = platform_with(Ok(content.to_vec()));
             assert!(unavailable(read_assertion(&mut platform, "/t")).contains("is empty"));
         }
     }
 
     #[test]
     fn oversized_or_binary_file_is_unavailable() {
-        let mut platform = FileOnly(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES + 10]));
+        let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES + 10]));
         assert!(unavailable(read_assertion(&mut platform, "/t")).contains("larger than 64 KiB"));
-        let mut platform = FileOnly(Ok(vec![0xff, 0xfe]));
+        let mut platform = platform_with(Ok(vec![0xff, 0xfe]));
         assert!(unavailable(read_assertion(&mut platform, "/t")).contains("not UTF-8"));
     }
 }

@@ -1,16 +1,16 @@
 //! The token request of the client-credentials flow with a federated client assertion.
 
-use crate::authority::Authority;
 use crate::form;
-use crate::platform::HttpRequest;
+use crate::platform::{HttpRequest, Timeouts};
 
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const USER_AGENT: &str = concat!("azure-workload-identity-wasm/", env!("CARGO_PKG_VERSION"));
 
 /// Everything one token request says.
 pub struct TokenRequest<'a> {
-    pub authority: &'a Authority,
-    pub tenant_id: &'a str,
+    /// Where the request goes: `host[:port]` and the token endpoint's path.
+    pub host: &'a str,
+    pub path: &'a str,
     pub client_id: &'a str,
     /// The service-account token, already trimmed.
     pub assertion: &'a str,
@@ -20,8 +20,9 @@ pub struct TokenRequest<'a> {
 }
 
 impl TokenRequest<'_> {
-    /// `POST {authority}/{tenant}/oauth2/v2.0/token` with the url-encoded form.
-    pub fn to_http(&self) -> HttpRequest {
+    /// `POST https://{host}{path}` with the url-encoded form, bounded by `timeouts` and
+    /// `deadline` (monotonic nanoseconds).
+    pub fn to_http(&self, timeouts: Timeouts, deadline: u64) -> HttpRequest {
         let scope = self.scopes.join(" ");
         let mut fields = vec![
             ("client_assertion", self.assertion),
@@ -45,10 +46,12 @@ impl TokenRequest<'_> {
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
         HttpRequest {
-            authority: self.authority.host.clone(),
-            path: self.authority.token_path(self.tenant_id),
+            authority: self.host.to_owned(),
+            path: self.path.to_owned(),
             headers,
             body,
+            timeouts,
+            deadline,
         }
     }
 }
@@ -57,6 +60,12 @@ impl TokenRequest<'_> {
 mod tests {
     use super::*;
     use crate::form::tests::decode;
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        connect: 1,
+        first_byte: 2,
+        between_bytes: 3,
+    };
 
     fn header<'a>(request: &'a HttpRequest, name: &str) -> &'a str {
         request
@@ -69,18 +78,17 @@ mod tests {
 
     #[test]
     fn request_has_the_endpoint_headers_and_every_form_field() {
-        let authority = Authority::parse("https://login.microsoftonline.com").unwrap();
         let scopes = vec!["https://vault.azure.net/.default".to_string()];
         let request = TokenRequest {
-            authority: &authority,
-            tenant_id: "tenant-1",
+            host: "login.microsoftonline.com",
+            path: "/tenant-1/oauth2/v2.0/token",
             client_id: "client-1",
             assertion: "header.payload.signature",
             scopes: &scopes,
             claims: Some(r#"{"access_token":{}}"#),
             request_id: "00000000-0000-4000-8000-000000000000",
         }
-        .to_http();
+        .to_http(TIMEOUTS, 99);
         assert_eq!(
             request.url(),
             "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
@@ -102,6 +110,7 @@ mod tests {
             header(&request, "content-length"),
             request.body.len().to_string()
         );
+        assert_eq!((request.timeouts, request.deadline), (TIMEOUTS, 99));
         let form = decode(std::str::from_utf8(&request.body).unwrap());
         let expected = [
             ("client_assertion", "header.payload.signature"),
@@ -120,18 +129,17 @@ mod tests {
 
     #[test]
     fn scopes_are_joined_by_one_space_and_no_claims_field_without_claims() {
-        let authority = Authority::parse("login.example/adfs").unwrap();
         let scopes = vec!["a/.default".to_string(), "openid".to_string()];
         let request = TokenRequest {
-            authority: &authority,
-            tenant_id: "t",
+            host: "login.example",
+            path: "/adfs/t/oauth2/v2.0/token",
             client_id: "c",
             assertion: "x",
             scopes: &scopes,
             claims: None,
             request_id: "id",
         }
-        .to_http();
+        .to_http(TIMEOUTS, 99);
         assert_eq!(request.path, "/adfs/t/oauth2/v2.0/token");
         let form = decode(std::str::from_utf8(&request.body).unwrap());
         assert!(form.contains(&("scope".to_string(), "a/.default openid".to_string())));

@@ -2,6 +2,7 @@
 //! what Entra said, in fields and in words.
 
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError, redact};
+use crate::hints::likely_cause;
 use crate::platform::HttpResponse;
 use serde_json::{Map, Value};
 
@@ -104,10 +105,14 @@ fn entra_error(
         .and_then(|d| d.lines().next().map(str::trim).map(str::to_owned))
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "no error description".to_owned());
-    let message = format!(
+    let mut message = format!(
         "Microsoft Entra ID refused the token request to {url} (HTTP {status}, {}): {description}",
         error.as_deref().unwrap_or("no error code")
     );
+    if let Some(cause) = likely_cause(&error_codes) {
+        message.push('\n');
+        message.push_str(&cause);
+    }
     CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
         message,
         status: Some(status),
@@ -234,7 +239,8 @@ mod tests {
             format!(
                 "Microsoft Entra ID refused the token request to {URL} (HTTP 400, invalid_request): \
                  AADSTS70021: No matching federated identity record found for presented \
-                 assertion. Assertion Issuer: 'https://oidc.example'."
+                 assertion. Assertion Issuer: 'https://oidc.example'.\n{}",
+                likely_cause(&[70021]).unwrap()
             )
         );
     }

@@ -1,0 +1,326 @@
+//! One token exchange: the request, its retries and the assertion re-read, bounded in time.
+
+use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
+use crate::hints::ASSERTION_EXPIRED;
+use crate::platform::{Platform, Timeouts};
+use crate::request_id::uuid_v4;
+use crate::retry::{
+    GET_TOKEN_BUDGET_NANOS, MAX_RETRIES, NANOS_PER_SECOND, backoff, is_retryable_status,
+    server_delay,
+};
+use crate::settings::Settings;
+use crate::token_file::TokenFile;
+use crate::token_request::TokenRequest;
+use crate::token_response::parse_token_response;
+
+const CONNECT_TIMEOUT_NANOS: u64 = 10 * NANOS_PER_SECOND;
+const FIRST_BYTE_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
+const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
+
+/// What one token request asks for.
+pub struct TokenQuery<'a> {
+    pub tenant_id: &'a str,
+    pub scopes: &'a [String],
+    pub claims: Option<&'a str>,
+}
+
+/// Exchanges the token file for a token. Retries throttling, server faults and transport
+/// failures up to three times with backoff (or the server's Retry-After); re-reads the file and
+/// retries once if Entra says the assertion expired; returns within 60 s of monotonic time.
+pub fn exchange(
+    settings: &Settings,
+    token_file: &mut TokenFile,
+    query: &TokenQuery<'_>,
+    platform: &mut impl Platform,
+) -> Result<AccessToken, CredentialError> {
+    let started = platform.monotonic_nanos();
+    let deadline = started.saturating_add(GET_TOKEN_BUDGET_NANOS);
+    let (host, path) = settings.token_endpoint(query.tenant_id);
+    let mut assertion = token_file.assertion(platform, false)?;
+    let mut reread = false;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let random = platform.random_bytes();
+        let request_id = uuid_v4(random);
+        let remaining = deadline.saturating_sub(platform.monotonic_nanos());
+        let request = TokenRequest {
+            host: &host,
+            path: &path,
+            client_id: &settings.client_id,
+            assertion: &assertion,
+            scopes: query.scopes,
+            claims: query.claims,
+            request_id: &request_id,
+        }
+        .to_http(timeouts_within(remaining), deadline);
+        let url = request.url();
+        let requested_at = platform.now();
+        let (error, requested_delay) = match platform.send(&request) {
+            Ok(response) => {
+                match parse_token_response(&response, requested_at, &url, &[&assertion]) {
+                    Ok(token) => return Ok(token),
+                    Err(error) if !reread && has_code(&error, ASSERTION_EXPIRED) => {
+                        assertion = token_file.assertion(platform, true)?;
+                        reread = true;
+                        continue;
+                    }
+                    Err(error) if is_retryable_status(response.status) => {
+                        (error, server_delay(&response.headers, platform.now()))
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(transport) => (transport_failure(&url, &transport, &request_id), None),
+        };
+        let retries = attempts - 1 - u32::from(reread);
+        if retries >= MAX_RETRIES {
+            let elapsed = platform.monotonic_nanos().saturating_sub(started);
+            return Err(with_note(
+                error,
+                &gave_up(attempts, elapsed, "no retries left"),
+            ));
+        }
+        let jitter = u32::from_le_bytes([random[0], random[1], random[2], random[3]]);
+        let delay = requested_delay.unwrap_or_else(|| backoff(retries, jitter));
+        let now = platform.monotonic_nanos();
+        if now.saturating_add(delay) >= deadline {
+            let reason = format!(
+                "waiting {:.1} s more would pass the {} s bound of a get-token",
+                delay as f64 / 1e9,
+                GET_TOKEN_BUDGET_NANOS / NANOS_PER_SECOND
+            );
+            return Err(with_note(error, &gave_up(attempts, now - started, &reason)));
+        }
+        platform.sleep(delay);
+    }
+}
+
+/// The per-request timeouts, shortened so that no exchange outlives the get-token's bound.
+fn timeouts_within(remaining: u64) -> Timeouts {
+    Timeouts {
+        connect: CONNECT_TIMEOUT_NANOS.min(remaining),
+        first_byte: FIRST_BYTE_TIMEOUT_NANOS.min(remaining),
+        between_bytes: BETWEEN_BYTES_TIMEOUT_NANOS.min(remaining),
+    }
+}
+
+fn has_code(error: &CredentialError, code: u32) -> bool {
+    matches!(error, CredentialError::AuthenticationFailed(failure) if failure.error_codes.contains(&code))
+}
+
+fn transport_failure(url: &str, transport: &str, request_id: &str) -> CredentialError {
+    CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
+        message: format!(
+            "the token request to {url} got no response: {transport}. Check that the host lets \
+             the component make outgoing HTTPS requests (wasi:http) and can reach the authority \
+             host (x-ms-client-request-id {request_id})"
+        ),
+        ..Default::default()
+    }))
+}
+
+fn gave_up(attempts: u32, elapsed_nanos: u64, reason: &str) -> String {
+    format!(
+        "gave up after {attempts} attempts in {:.1} s: {reason}",
+        elapsed_nanos as f64 / 1e9
+    )
+}
+
+fn with_note(error: CredentialError, note: &str) -> CredentialError {
+    match error {
+        CredentialError::AuthenticationFailed(mut failure) => {
+            failure.message = format!("{} ({note})", failure.message);
+            CredentialError::AuthenticationFailed(failure)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::BACKOFF_BASE_NANOS;
+    use crate::scripted_platform::ScriptedPlatform;
+    use crate::settings::WorkloadIdentityOptions;
+
+    const SECOND: u64 = NANOS_PER_SECOND;
+
+    fn settings() -> Settings {
+        let options = WorkloadIdentityOptions {
+            tenant_id: Some("tenant".into()),
+            client_id: Some("client".into()),
+            token_file_path: Some("/tokens/token".into()),
+            ..Default::default()
+        };
+        Settings::resolve(&options, |_| None).unwrap()
+    }
+
+    fn run(platform: &mut ScriptedPlatform) -> Result<AccessToken, CredentialError> {
+        let settings = settings();
+        let mut token_file = TokenFile::new(settings.token_file_path.clone());
+        let scopes = vec!["https://vault.azure.net/.default".to_string()];
+        let query = TokenQuery {
+            tenant_id: "tenant",
+            scopes: &scopes,
+            claims: None,
+        };
+        exchange(&settings, &mut token_file, &query, platform)
+    }
+
+    fn failure(result: Result<AccessToken, CredentialError>) -> Box<AuthenticationFailure> {
+        match result {
+            Err(CredentialError::AuthenticationFailed(failure)) => failure,
+            other => panic!("expected authentication-failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retryable_statuses_and_transport_errors_are_retried_with_backoff() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(503, &[], "busy");
+        platform.fail_transport("connection reset");
+        platform.answer(429, &[], r#"{"error":"temporarily_unavailable"}"#);
+        assert_eq!(run(&mut platform).unwrap().token, "token-1");
+        assert_eq!(platform.requests.len(), 4);
+        // Jitter comes from the request's random bytes: [n; 16] for the nth request.
+        let jitter = |n: u8| u32::from_le_bytes([n; 4]);
+        assert_eq!(
+            platform.sleeps,
+            vec![
+                backoff(0, jitter(0)),
+                backoff(1, jitter(1)),
+                backoff(2, jitter(2))
+            ]
+        );
+        assert!(platform.sleeps[0] >= BACKOFF_BASE_NANOS * 8 / 10);
+    }
+
+    #[test]
+    fn three_retries_at_most_then_the_last_failure_says_so() {
+        let mut platform = ScriptedPlatform::new();
+        for _ in 0..10 {
+            platform.answer(500, &[("retry-after", "0")], r#"{"error":"server_error"}"#);
+        }
+        let failure = failure(run(&mut platform));
+        assert_eq!(platform.requests.len(), 4);
+        assert_eq!(failure.status, Some(500));
+        assert!(
+            failure.message.contains("gave up after 4 attempts"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn refusals_are_final() {
+        for status in [400, 401] {
+            let mut platform = ScriptedPlatform::new();
+            platform.answer(
+                status,
+                &[],
+                r#"{"error":"invalid_client","error_codes":[7000215]}"#,
+            );
+            assert_eq!(failure(run(&mut platform)).status, Some(status));
+            assert_eq!(platform.requests.len(), 1);
+            assert!(platform.sleeps.is_empty());
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(429, &[("Retry-After", "7")], "");
+        platform.answer(503, &[("x-ms-retry-after-ms", "250")], "");
+        run(&mut platform).unwrap();
+        assert_eq!(platform.sleeps, vec![7 * SECOND, SECOND / 4]);
+    }
+
+    #[test]
+    fn a_wait_past_the_60_second_bound_is_not_taken() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(429, &[("Retry-After", "120")], "");
+        let failure = failure(run(&mut platform));
+        assert!(platform.sleeps.is_empty());
+        assert!(
+            failure.message.contains("60 s bound"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn slow_answers_and_waits_stay_within_60_seconds() {
+        let mut platform = ScriptedPlatform::new();
+        platform.send_nanos = 25 * SECOND;
+        for _ in 0..4 {
+            platform.answer(504, &[("retry-after", "1")], "");
+        }
+        assert!(run(&mut platform).is_err());
+        assert!(
+            platform.monotonic <= 60 * SECOND,
+            "{} ns",
+            platform.monotonic
+        );
+        let last = platform.requests.last().unwrap();
+        assert_eq!(last.deadline, 60 * SECOND);
+        assert!(last.timeouts.first_byte <= 60 * SECOND - 26 * SECOND);
+    }
+
+    #[test]
+    fn expired_assertion_is_reread_and_retried_once() {
+        let mut platform = ScriptedPlatform::new();
+        let expired = r#"{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range.","error_codes":[700024]}"#;
+        platform.answer(400, &[], expired);
+        platform.answer(400, &[], expired);
+        platform.token_file = Ok(b"old".to_vec());
+        let settings = settings();
+        let mut token_file = TokenFile::new(settings.token_file_path.clone());
+        token_file.assertion(&mut platform, false).unwrap();
+        platform.token_file = Ok(b"rotated".to_vec());
+        let scopes = vec!["s".to_string()];
+        let query = TokenQuery {
+            tenant_id: "tenant",
+            scopes: &scopes,
+            claims: None,
+        };
+        let failure = failure(exchange(&settings, &mut token_file, &query, &mut platform));
+        assert_eq!(failure.error_codes, vec![700024]);
+        assert_eq!(platform.requests.len(), 2, "exactly one retry");
+        assert_eq!(platform.field(0, "client_assertion").unwrap(), "old");
+        assert_eq!(platform.field(1, "client_assertion").unwrap(), "rotated");
+        assert!(platform.sleeps.is_empty());
+        assert!(
+            failure.message.contains("re-read it and retried once"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn token_proxy_receives_the_request() {
+        let mut platform = ScriptedPlatform::new();
+        let env = |name: &str| {
+            (name == "AZURE_KUBERNETES_TOKEN_PROXY").then(|| "https://10.0.0.1:8443/p".to_string())
+        };
+        let options = WorkloadIdentityOptions {
+            tenant_id: Some("tenant".into()),
+            client_id: Some("client".into()),
+            token_file_path: Some("/t".into()),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&options, env).unwrap();
+        let mut token_file = TokenFile::new("/t".into());
+        let scopes = vec!["s".to_string()];
+        let query = TokenQuery {
+            tenant_id: "tenant",
+            scopes: &scopes,
+            claims: None,
+        };
+        exchange(&settings, &mut token_file, &query, &mut platform).unwrap();
+        assert_eq!(
+            platform.requests[0].url(),
+            "https://10.0.0.1:8443/p/tenant/oauth2/v2.0/token"
+        );
+    }
+}
