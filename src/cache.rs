@@ -94,6 +94,13 @@ impl TokenCache {
     pub fn clear(&mut self) {
         self.entries.clear();
     }
+
+    /// Every cached access token: secrets that error text must not repeat.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.entries
+            .values()
+            .map(|entry| entry.token.token.as_str())
+    }
 }
 
 #[cfg(test)]

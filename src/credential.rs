@@ -62,31 +62,35 @@ impl WorkloadIdentityCredential {
         validate_scopes(scopes)?;
         let tenant_id = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
         let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
+        // A claims challenge asks for a token the cached one is not: never serve or keep it.
+        let challenged = options
+            .claims
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty());
+        let key = (!challenged).then(|| CacheKey::new(&tenant_id, scopes, options.enable_cae));
+        let cached = match &key {
+            Some(key) => match self
+                .cache
+                .lookup(key, platform.now(), platform.monotonic_nanos())
+            {
+                Lookup::Serve(token) => return Ok(token),
+                Lookup::Refresh(token) => Some(token),
+                Lookup::Request => None,
+            },
+            None => None,
+        };
+        let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
         let query = TokenQuery {
             tenant_id: &tenant_id,
             scopes,
             claims: claims.as_deref(),
-        };
-        // A claims challenge asks for a token the cached one is not: never serve or keep it.
-        if options
-            .claims
-            .as_deref()
-            .is_some_and(|c| !c.trim().is_empty())
-        {
-            return exchange(&self.settings, &mut self.token_file, &query, platform);
-        }
-        let key = CacheKey::new(&tenant_id, scopes, options.enable_cae);
-        let cached = match self
-            .cache
-            .lookup(&key, platform.now(), platform.monotonic_nanos())
-        {
-            Lookup::Serve(token) => return Ok(token),
-            Lookup::Refresh(token) => Some(token),
-            Lookup::Request => None,
+            known_tokens: &known_tokens,
         };
         match exchange(&self.settings, &mut self.token_file, &query, platform) {
             Ok(token) => {
-                self.cache.insert(key, token.clone());
+                if let Some(key) = key {
+                    self.cache.insert(key, token.clone());
+                }
                 Ok(token)
             }
             Err(error) => match cached {
@@ -368,6 +372,24 @@ mod tests {
         let debug = format!("{credential:?} {:?}", platform.requests);
         assert!(!debug.contains("token-1"), "{debug}");
         assert!(!debug.contains("service-account-jwt"), "{debug}");
+    }
+
+    #[test]
+    fn a_cached_token_echoed_by_the_server_is_redacted_from_the_error() {
+        let mut platform = ScriptedPlatform::new();
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.answer(
+            401,
+            &[],
+            r#"{"error":"invalid_client","error_description":"you already hold token-1"}"#,
+        );
+        let error = credential
+            .get_token(&scopes(&["other"]), &Default::default(), &mut platform)
+            .unwrap_err();
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("token-1"), "{text}");
+        assert!(text.contains("you already hold ***"), "{text}");
     }
 
     #[test]

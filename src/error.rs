@@ -67,10 +67,11 @@ impl std::error::Error for CredentialError {}
 /// What stands in for a secret in text meant for people.
 pub const REDACTED: &str = "***";
 
-/// Replaces every occurrence of each secret in `text` with `***`.
+/// Replaces every occurrence of each secret in `text`, and anything shaped like a JWT, with `***`.
 ///
 /// Text that reaches callers can quote what a server sent back; a misbehaving proxy or authority
-/// may echo the request, so anything quoted passes through here first.
+/// may echo the request or a token, so anything quoted passes through here first. Service-account
+/// tokens and Entra access tokens are JWTs, so the shape catches tokens this credential never saw.
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut redacted = text.to_owned();
     for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
@@ -78,7 +79,31 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
             redacted = redacted.replace(secret, REDACTED);
         }
     }
-    redacted
+    redact_jwts(&redacted)
+}
+
+/// Replaces `eyJ…​.…​.…` runs (base64url of `{"`, then two dots) with `***`.
+fn redact_jwts(text: &str) -> String {
+    let is_base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        let preceded_by_token_char = rest[..start].chars().next_back().is_some_and(is_base64url);
+        let candidate = &rest[start..];
+        let end = candidate
+            .find(|c: char| !is_base64url(c) && c != '.')
+            .unwrap_or(candidate.len());
+        let run = &candidate[..end];
+        out.push_str(&rest[..start]);
+        if !preceded_by_token_char && run.split('.').count() >= 3 {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(run);
+        }
+        rest = &candidate[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -92,6 +117,17 @@ mod tests {
             redact(text, &["eyJhbGc.abc", "tok123"]),
             "echo: assertion=*** token=*** again ***"
         );
+    }
+
+    #[test]
+    fn jwt_shaped_runs_are_redacted_even_when_unknown() {
+        let text =
+            "echo access_token=eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln and eyJ0.only-one-dot";
+        assert_eq!(
+            redact(text, &[]),
+            "echo access_token=*** and eyJ0.only-one-dot"
+        );
+        assert_eq!(redact("keyJunk.a.b", &[]), "keyJunk.a.b");
     }
 
     #[test]

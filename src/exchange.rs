@@ -22,6 +22,8 @@ pub struct TokenQuery<'a> {
     pub tenant_id: &'a str,
     pub scopes: &'a [String],
     pub claims: Option<&'a str>,
+    /// Tokens the credential holds, which error text must not repeat even if a server echoes them.
+    pub known_tokens: &'a [String],
 }
 
 /// Exchanges the token file for a token. Retries throttling, server faults and transport
@@ -58,7 +60,13 @@ pub fn exchange(
         let requested_at = platform.now();
         let (error, requested_delay) = match platform.send(&request) {
             Ok(response) => {
-                match parse_token_response(&response, requested_at, &url, &[&assertion]) {
+                let secrets: Vec<&str> = query
+                    .known_tokens
+                    .iter()
+                    .map(String::as_str)
+                    .chain([assertion.as_str()])
+                    .collect();
+                match parse_token_response(&response, requested_at, &url, &secrets) {
                     Ok(token) => return Ok(token),
                     Err(error) if !reread && has_code(&error, ASSERTION_EXPIRED) => {
                         assertion = token_file.assertion(platform, true)?;
@@ -164,6 +172,7 @@ mod tests {
             tenant_id: "tenant",
             scopes: &scopes,
             claims: None,
+            known_tokens: &[],
         };
         exchange(&settings, &mut token_file, &query, platform)
     }
@@ -283,6 +292,7 @@ mod tests {
             tenant_id: "tenant",
             scopes: &scopes,
             claims: None,
+            known_tokens: &[],
         };
         let failure = failure(exchange(&settings, &mut token_file, &query, &mut platform));
         assert_eq!(failure.error_codes, vec![700024]);
@@ -316,6 +326,7 @@ mod tests {
             tenant_id: "tenant",
             scopes: &scopes,
             claims: None,
+            known_tokens: &[],
         };
         exchange(&settings, &mut token_file, &query, &mut platform).unwrap();
         assert_eq!(

@@ -2,10 +2,12 @@
 //! `azure:identity/credential` exports.
 
 use crate::fake_entra::FakeEntra;
+use crate::test_clock::TestClock;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 use wasmtime::{Engine, Result, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
@@ -46,6 +48,8 @@ pub struct HostConfig {
     /// `(host directory, guest path)`.
     pub preopens: Vec<(PathBuf, String)>,
     pub transport: Transport,
+    /// The host's clocks when set, else the real ones.
+    pub clock: Option<TestClock>,
 }
 
 impl HostConfig {
@@ -54,7 +58,13 @@ impl HostConfig {
             env: Vec::new(),
             preopens: Vec::new(),
             transport,
+            clock: None,
         }
+    }
+
+    pub fn clock(mut self, clock: &TestClock) -> HostConfig {
+        self.clock = Some(clock.clone());
+        self
     }
 
     pub fn env(mut self, name: &str, value: &str) -> HostConfig {
@@ -173,6 +183,12 @@ impl CredentialComponent {
         for (host_dir, guest_path) in &config.preopens {
             wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
         }
+        if let Some(clock) = &config.clock {
+            wasi.wall_clock(clock.wall())
+                .monotonic_clock(clock.monotonic());
+        }
+        let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        wasi.stdout(output.clone()).stderr(output.clone());
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -181,7 +197,12 @@ impl CredentialComponent {
         };
         let mut store = Store::new(&self.engine, state);
         let bindings = self.pre.instantiate(&mut store)?;
-        Ok(CredentialInstance { store, bindings })
+        Ok(CredentialInstance {
+            store,
+            bindings,
+            output,
+            errors: Vec::new(),
+        })
     }
 }
 
@@ -190,7 +211,14 @@ impl CredentialComponent {
 pub struct CredentialInstance {
     store: Store<HostState>,
     bindings: WorkloadIdentity,
+    /// What the component wrote to stdout and stderr.
+    output: MemoryOutputPipe,
+    /// Every error the component returned, as Debug text.
+    errors: Vec<String>,
 }
+
+/// Enough for any diagnostics; the component is expected to write nothing.
+const OUTPUT_CAPACITY: usize = 1024 * 1024;
 
 impl CredentialInstance {
     /// `workload-identity-credential.create`.
@@ -202,6 +230,7 @@ impl CredentialInstance {
             .azure_identity_credential()
             .workload_identity_credential()
             .call_create(&mut self.store, options)
+            .map(|result| self.record(result))
     }
 
     /// `workload-identity-credential.get-token`.
@@ -216,6 +245,7 @@ impl CredentialInstance {
             .azure_identity_credential()
             .workload_identity_credential()
             .call_get_token(&mut self.store, credential, &scopes, options)
+            .map(|result| self.record(result))
     }
 
     /// `workload-identity-credential.close`.
@@ -241,5 +271,23 @@ impl CredentialInstance {
         self.bindings
             .azure_identity_credential()
             .call_get_token(&mut self.store, &scopes, options)
+            .map(|result| self.record(result))
+    }
+
+    /// Every error this instance returned so far, as Debug text (which includes the message).
+    pub fn errors_seen(&self) -> &[String] {
+        &self.errors
+    }
+
+    /// Everything the component wrote to stdout and stderr.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.contents()).into_owned()
+    }
+
+    fn record<T>(&mut self, result: Result<T, CredentialError>) -> Result<T, CredentialError> {
+        if let Err(error) = &result {
+            self.errors.push(format!("{error:?}"));
+        }
+        result
     }
 }

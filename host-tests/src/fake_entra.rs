@@ -44,6 +44,8 @@ impl RecordedRequest {
 pub struct FakeResponse {
     pub status: u16,
     pub content_type: String,
+    /// Further headers, e.g. `Retry-After`.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -52,15 +54,35 @@ impl FakeResponse {
         FakeResponse {
             status,
             content_type: "application/json; charset=utf-8".into(),
+            headers: Vec::new(),
             body: body.into(),
         }
     }
+
+    pub fn html(status: u16, body: &str) -> FakeResponse {
+        FakeResponse {
+            content_type: "text/html".into(),
+            ..FakeResponse::json(status, body)
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> FakeResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// What the fake does with the next request, when scripted.
+enum Scripted {
+    Respond(FakeResponse),
+    /// The connection is refused: the component sees a transport error.
+    Refuse,
 }
 
 #[derive(Default)]
 struct State {
     requests: Vec<RecordedRequest>,
-    scripted: VecDeque<FakeResponse>,
+    scripted: VecDeque<Scripted>,
     issued: u64,
 }
 
@@ -75,7 +97,19 @@ impl FakeEntra {
 
     /// Answers the next request with `response` instead of checking it and issuing a token.
     pub fn enqueue(&self, response: FakeResponse) {
-        self.state().scripted.push_back(response);
+        self.state().scripted.push_back(Scripted::Respond(response));
+    }
+
+    /// Refuses the next request's connection.
+    pub fn enqueue_refusal(&self) {
+        self.state().scripted.push_back(Scripted::Refuse);
+    }
+
+    /// Every access token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        (1..=self.state().issued)
+            .map(FakeEntra::issued_token)
+            .collect()
     }
 
     /// Every request seen so far.
@@ -116,11 +150,17 @@ impl FakeEntra {
                     .map(|(name, value)| (name.into_owned(), value.into_owned()))
                     .collect(),
             };
-            let answer = fake.respond(recorded);
-            let response = http::Response::builder()
+            let Some(answer) = fake.respond(recorded) else {
+                return Err(wasmtime_wasi_http::Error::ConnectionRefused);
+            };
+            let mut response = http::Response::builder()
                 .status(answer.status)
                 .header("content-type", answer.content_type)
-                .header("x-ms-request-id", "00000000-0000-0000-0000-0000000000aa")
+                .header("x-ms-request-id", "00000000-0000-0000-0000-0000000000aa");
+            for (name, value) in &answer.headers {
+                response = response.header(name, value);
+            }
+            let response = response
                 .body(
                     Full::new(Bytes::from(answer.body))
                         .map_err(|never| match never {})
@@ -134,23 +174,26 @@ impl FakeEntra {
         })
     }
 
-    fn respond(&self, request: RecordedRequest) -> FakeResponse {
+    /// The answer to `request`, or `None` to refuse the connection.
+    fn respond(&self, request: RecordedRequest) -> Option<FakeResponse> {
         let mut state = self.state();
         state.requests.push(request.clone());
-        if let Some(scripted) = state.scripted.pop_front() {
-            return scripted;
+        match state.scripted.pop_front() {
+            Some(Scripted::Respond(response)) => return Some(response),
+            Some(Scripted::Refuse) => return None,
+            None => {}
         }
         if let Err(problem) = check_like_entra(&request) {
-            return problem;
+            return Some(problem);
         }
         state.issued += 1;
-        FakeResponse::json(
+        Some(FakeResponse::json(
             200,
             &format!(
                 r#"{{"token_type":"Bearer","expires_in":{FAKE_EXPIRES_IN},"ext_expires_in":{FAKE_EXPIRES_IN},"access_token":"{}"}}"#,
                 FakeEntra::issued_token(state.issued)
             ),
-        )
+        ))
     }
 }
 
@@ -162,11 +205,11 @@ fn check_like_entra(request: &RecordedRequest) -> Result<(), FakeResponse> {
         .and_then(|(_, rest)| rest.split_once('/'))
         .map(|(_, path)| path)
         .unwrap_or_default();
+    // `/{tenant}/oauth2/v2.0/token`, after any prefix of an ADFS host or a token proxy.
     let segments: Vec<&str> = path.split('/').collect();
-    if request.method != "POST"
-        || segments.len() != 4
-        || segments[1..] != ["oauth2", "v2.0", "token"]
-    {
+    let endpoint =
+        segments.len() >= 4 && segments[segments.len() - 3..] == ["oauth2", "v2.0", "token"];
+    if request.method != "POST" || !endpoint {
         return Err(entra_error(
             404,
             "invalid_request",

@@ -1,8 +1,12 @@
 //! A wasmtime 48 embedding of the credential component, and a fake Microsoft Entra token
 //! endpoint, shared by the host tests and the `get-token` example.
 
+// `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
+#![allow(clippy::result_large_err)]
+
 mod embedding;
 mod fake_entra;
+mod test_clock;
 mod token_dir;
 
 pub use embedding::WorkloadIdentityOptions;
@@ -13,4 +17,5 @@ pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
+pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory};

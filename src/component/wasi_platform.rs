@@ -1,6 +1,7 @@
 //! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem (through std) and wasi:http.
+//! The timeouts and the deadline come from the core; this layer only applies them.
 
-use super::wasi::clocks::wall_clock;
+use super::wasi::clocks::{monotonic_clock, wall_clock};
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
@@ -13,11 +14,6 @@ use crate::platform::{
 };
 use std::io::{ErrorKind, Read};
 
-const NANOS_PER_SECOND: u64 = 1_000_000_000;
-/// Bounds on one exchange, so a dead or stalled authority cannot hang the caller.
-const CONNECT_TIMEOUT_NANOS: u64 = 10 * NANOS_PER_SECOND;
-const FIRST_BYTE_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
-const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
 /// `blocking-write-and-flush` accepts at most 4096 bytes a call.
 const WRITE_CHUNK_BYTES: usize = 4096;
 const READ_CHUNK_BYTES: u64 = 64 * 1024;
@@ -27,6 +23,14 @@ pub struct WasiPlatform;
 impl Platform for WasiPlatform {
     fn now(&mut self) -> u64 {
         wall_clock::now().seconds
+    }
+
+    fn monotonic_nanos(&mut self) -> u64 {
+        monotonic_clock::now()
+    }
+
+    fn sleep(&mut self, nanos: u64) {
+        monotonic_clock::subscribe_duration(nanos).block();
     }
 
     fn random_bytes(&mut self) -> [u8; 16] {
@@ -54,7 +58,7 @@ impl Platform for WasiPlatform {
 
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
         let response = send_request(request)?;
-        read_response(response)
+        read_response(response, request.deadline)
     }
 }
 
@@ -83,9 +87,9 @@ fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
 
     let options = RequestOptions::new();
     // A host that does not support a timeout refuses it; the others still apply.
-    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NANOS));
-    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_NANOS));
-    let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT_NANOS));
+    let _ = options.set_connect_timeout(Some(request.timeouts.connect));
+    let _ = options.set_first_byte_timeout(Some(request.timeouts.first_byte));
+    let _ = options.set_between_bytes_timeout(Some(request.timeouts.between_bytes));
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
@@ -108,7 +112,9 @@ fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
     }
 }
 
-fn read_response(response: IncomingResponse) -> Result<HttpResponse, String> {
+/// Reads the whole response, refusing bodies over the size limit and giving up at `deadline`
+/// (monotonic nanoseconds), so a body dripping in under the between-bytes timeout still ends.
+fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpResponse, String> {
     let status = response.status();
     let headers = response
         .headers()
@@ -134,6 +140,12 @@ fn read_response(response: IncomingResponse) -> Result<HttpResponse, String> {
                         stream_error(error)
                     ));
                 }
+            }
+            if monotonic_clock::now() >= deadline {
+                return Err(format!(
+                    "the response body (HTTP {status}) was still arriving when the time for the \
+                     token request ran out"
+                ));
             }
             if body.len() > MAX_RESPONSE_BODY_BYTES {
                 return Err(format!(

@@ -40,7 +40,12 @@ fn aadsts70021_error_body_is_mapped_field_by_field() {
              presented assertion. Assertion Issuer: 'https://oidc.example'. Assertion Subject: \
              'system:serviceaccount:default:workload'. Assertion Audience: \
              'api://AzureADTokenExchange'. \
-             https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation"
+             https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation\n\
+             Likely cause (AADSTS70021): no federated identity credential of the app matches the \
+             service-account token: its issuer must be the cluster's OIDC issuer URL, its subject \
+             system:serviceaccount:<namespace>:<service-account>, its audience \
+             api://AzureADTokenExchange. See https://login.microsoftonline.com/error?code=70021 \
+             and https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/identity/troubleshoot-workload-identity"
         )
     );
 }
@@ -62,13 +67,10 @@ fn an_authority_echoing_the_assertion_never_gets_it_into_the_error() {
         401,
         &format!(r#"{{"error":"invalid_client","error_description":"rejected {ASSERTION}","trace_id":"{ASSERTION}"}}"#),
     ));
-    pod.fake.enqueue(FakeResponse {
-        status: 502,
-        content_type: "text/html".into(),
-        body: format!(
-            "<html><body>Bad Gateway while sending client_assertion={ASSERTION}</body></html>"
-        ),
-    });
+    pod.fake.enqueue(FakeResponse::html(
+        403,
+        &format!("<html><body>Blocked by policy: client_assertion={ASSERTION}</body></html>"),
+    ));
     let credential = pod.credential(&explicit_options());
     for _ in 0..2 {
         let error = pod.get_token(credential, &[VAULT]).unwrap_err();
@@ -79,19 +81,18 @@ fn an_authority_echoing_the_assertion_never_gets_it_into_the_error() {
 }
 
 #[test]
-fn non_json_gateway_answer_reports_status_and_excerpt() {
+fn non_json_answer_from_a_proxy_reports_status_and_excerpt() {
     let mut pod = Pod::new(&[]);
-    pod.fake.enqueue(FakeResponse {
-        status: 502,
-        content_type: "text/html".into(),
-        body: "<html><head><title>502 Bad Gateway</title></head></html>".into(),
-    });
+    pod.fake.enqueue(FakeResponse::html(
+        403,
+        "<html><head><title>403 Forbidden</title></head><body>Blocked by policy</body></html>",
+    ));
     let credential = pod.credential(&explicit_options());
     let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
-    assert_eq!(failure.status, Some(502));
-    assert!(failure.message.contains("HTTP 502"), "{}", failure.message);
+    assert_eq!(failure.status, Some(403));
+    assert!(failure.message.contains("HTTP 403"), "{}", failure.message);
     assert!(
-        failure.message.contains("<title>502 Bad Gateway</title>"),
+        failure.message.contains("<title>403 Forbidden</title>"),
         "{}",
         failure.message
     );

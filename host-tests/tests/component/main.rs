@@ -6,14 +6,18 @@
 mod configuration;
 mod errors;
 mod interface;
+mod proxy;
+mod refresh;
+mod retries;
+mod secrets;
+mod token_file;
 mod tokens;
 
 use host_tests::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, AccessToken, CredentialComponent, CredentialError,
-    CredentialInstance, FakeEntra, HostConfig, TokenDirectory, TokenRequestOptions, Transport,
-    WorkloadIdentityOptions,
+    CredentialInstance, FakeEntra, HostConfig, TestClock, TokenDirectory, TokenRequestOptions,
+    Transport, WorkloadIdentityOptions,
 };
-use std::time::{SystemTime, UNIX_EPOCH};
 use wasmtime::component::ResourceAny;
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -29,11 +33,18 @@ pub const AKS_ENV: [(&str, &str); 3] = [
     ("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE),
 ];
 
-/// A pod: a token directory preopened where AKS mounts it, a fake Entra, one component instance.
+/// A pod: a token directory preopened where AKS mounts it, a fake Entra, host clocks the test
+/// moves, one component instance.
+///
+/// When a pod is dropped it checks that no error the component returned, and nothing it wrote
+/// to stdout or stderr, contains the assertion, a token file's content or an issued token.
 pub struct Pod {
     pub fake: FakeEntra,
     pub tokens: TokenDirectory,
+    pub clock: TestClock,
     pub instance: CredentialInstance,
+    /// Token file contents written besides [`ASSERTION`].
+    secrets: Vec<String>,
 }
 
 impl Pod {
@@ -45,8 +56,10 @@ impl Pod {
 
     pub fn with_tokens(tokens: TokenDirectory, env: &[(&str, &str)]) -> Pod {
         let fake = FakeEntra::new();
-        let mut config =
-            HostConfig::new(Transport::Fake(fake.clone())).preopen(tokens.path(), AKS_TOKEN_DIR);
+        let clock = TestClock::new();
+        let mut config = HostConfig::new(Transport::Fake(fake.clone()))
+            .preopen(tokens.path(), AKS_TOKEN_DIR)
+            .clock(&clock);
         for (name, value) in env {
             config = config.env(name, value);
         }
@@ -54,8 +67,20 @@ impl Pod {
         Pod {
             fake,
             tokens,
+            clock,
             instance,
+            secrets: Vec::new(),
         }
+    }
+
+    /// Rotates the token file, as Kubernetes does.
+    pub fn write_token(&mut self, contents: &str) {
+        self.secrets.push(contents.trim().to_owned());
+        self.tokens.write_token(contents).unwrap();
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.clock.advance(std::time::Duration::from_secs(seconds));
     }
 
     /// Creates a credential, panicking with the component's error if it refuses.
@@ -106,13 +131,6 @@ pub fn no_request_options() -> TokenRequestOptions {
     }
 }
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 pub fn unavailable(result: Result<impl std::fmt::Debug, CredentialError>) -> String {
     match result {
         Err(CredentialError::Unavailable(message)) => message,
@@ -124,5 +142,25 @@ pub fn invalid_argument(result: Result<impl std::fmt::Debug, CredentialError>) -
     match result {
         Err(CredentialError::InvalidArgument(message)) => message,
         other => panic!("expected invalid-argument, got {other:?}"),
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let mut secrets = vec![ASSERTION.to_owned()];
+        secrets.extend(self.secrets.iter().filter(|s| !s.is_empty()).cloned());
+        secrets.extend(self.fake.issued_tokens());
+        let output = self.instance.output();
+        for text in self.instance.errors_seen().iter().chain([&output]) {
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "secret {secret:?} leaked in: {text}"
+                );
+            }
+        }
     }
 }

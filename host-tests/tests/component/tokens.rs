@@ -7,19 +7,11 @@ use host_tests::FakeEntra;
 fn token_is_acquired_with_every_request_detail_exact() {
     let mut pod = Pod::new(&[]);
     let credential = pod.credential(&explicit_options());
-    let before = now();
     let token = pod.get_token(credential, &[VAULT]).unwrap();
-    let after = now();
 
     assert_eq!(token.token, FakeEntra::issued_token(1));
     assert_eq!(token.token_type, "Bearer");
-    assert!(
-        (before + 3599..=after + 3599).contains(&token.expires_on),
-        "expires-on {} not within [{}, {}]",
-        token.expires_on,
-        before + 3599,
-        after + 3599
-    );
+    assert_eq!(token.expires_on, pod.clock.now_seconds() + 3599);
     assert_eq!(token.refresh_on, None);
 
     let requests = pod.fake.requests();
@@ -103,13 +95,12 @@ fn credentials_keep_separate_caches() {
 }
 
 #[test]
-fn token_file_is_read_at_get_token_time_so_rotation_is_seen() {
+fn token_file_is_read_at_get_token_time_and_rotation_is_seen_after_ten_minutes() {
     let mut pod = Pod::new(&[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
-    pod.tokens
-        .write_token("rotated.service.account-token")
-        .unwrap();
+    pod.write_token("rotated.service.account-token");
+    pod.advance(600);
     pod.get_token(credential, &[STORAGE]).unwrap();
     let requests = pod.fake.requests();
     assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
