@@ -124,7 +124,7 @@ impl WasiHttpHooks for TransportHooks {
         _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> ResponseFuture {
         match &self.0 {
-            Transport::Fake(fake) => fake.answer(request),
+            Transport::Fake(fake) => fake.answer(request, options),
             Transport::Network => Box::new(async move {
                 use http_body_util::BodyExt;
                 let (response, io) =

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::{RequestOptions, WasiBody};
 
 /// Lifetime of the tokens the fake issues, as Entra's usual `expires_in`.
 pub const FAKE_EXPIRES_IN: u64 = 3599;
@@ -21,6 +21,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The decoded form, in order.
     pub form: Vec<(String, String)>,
+    /// The timeouts the component set on the request (wasi:http request-options).
+    pub options: Option<RequestOptions>,
 }
 
 impl RecordedRequest {
@@ -128,7 +130,11 @@ impl FakeEntra {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn answer(&self, request: http::Request<WasiBody>) -> ResponseFuture {
+    pub(crate) fn answer(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> ResponseFuture {
         let fake = self.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
@@ -149,6 +155,7 @@ impl FakeEntra {
                 form: form_urlencoded::parse(&body)
                     .map(|(name, value)| (name.into_owned(), value.into_owned()))
                     .collect(),
+                options,
             };
             let Some(answer) = fake.respond(recorded) else {
                 return Err(wasmtime_wasi_http::Error::ConnectionRefused);

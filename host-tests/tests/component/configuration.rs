@@ -114,3 +114,110 @@ fn empty_token_file_is_unavailable() {
     assert!(unavailable(pod.get_token(credential, &[VAULT])).contains("is empty"));
     assert!(pod.fake.requests().is_empty());
 }
+
+#[test]
+fn a_path_on_the_authority_host_is_kept() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&WorkloadIdentityOptions {
+        authority_host: Some("https://adfs.contoso.com/adfs/".into()),
+        ..explicit_options()
+    });
+    pod.get_token(credential, &[VAULT]).unwrap();
+    assert_eq!(
+        pod.fake.requests()[0].url,
+        format!("https://adfs.contoso.com/adfs/{TENANT}/oauth2/v2.0/token")
+    );
+}
+
+#[test]
+fn a_malformed_tenant_or_authority_is_refused_at_create() {
+    for (options, problem) in [
+        (
+            WorkloadIdentityOptions {
+                tenant_id: Some("../common".into()),
+                ..explicit_options()
+            },
+            "invalid tenant id '../common'",
+        ),
+        (
+            WorkloadIdentityOptions {
+                authority_host: Some("https://user:pw@login.microsoftonline.com".into()),
+                ..explicit_options()
+            },
+            "must not contain userinfo",
+        ),
+    ] {
+        let mut pod = Pod::new(&[]);
+        let message = unavailable(pod.instance.create(&options).unwrap());
+        assert!(message.contains(problem), "{message}");
+    }
+}
+
+#[test]
+fn additionally_allowed_tenants_come_from_the_environment() {
+    let mut env = AKS_ENV.to_vec();
+    env.push((
+        "AZURE_ADDITIONALLY_ALLOWED_TENANTS",
+        "fabrikam.onmicrosoft.com;contoso.com",
+    ));
+    let mut pod = Pod::new(&env);
+    let credential = pod.credential(&no_options());
+    for tenant in ["contoso.com", "fabrikam.onmicrosoft.com"] {
+        let options = TokenRequestOptions {
+            tenant_id: Some(tenant.into()),
+            ..no_request_options()
+        };
+        pod.instance
+            .get_token(credential, &[VAULT], &options)
+            .unwrap()
+            .unwrap();
+    }
+    let stranger = TokenRequestOptions {
+        tenant_id: Some("stranger.com".into()),
+        ..no_request_options()
+    };
+    invalid_argument(
+        pod.instance
+            .get_token(credential, &[VAULT], &stranger)
+            .unwrap(),
+    );
+    let urls: Vec<_> = pod.fake.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+            "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token",
+        ]
+    );
+}
+
+#[test]
+fn a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it() {
+    let other = TokenRequestOptions {
+        tenant_id: Some("anyone.onmicrosoft.com".into()),
+        ..no_request_options()
+    };
+    let wildcard = WorkloadIdentityOptions {
+        additionally_allowed_tenants: vec!["*".into()],
+        ..explicit_options()
+    };
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&wildcard);
+    pod.instance
+        .get_token(credential, &[VAULT], &other)
+        .unwrap()
+        .unwrap();
+    assert!(
+        pod.fake.requests()[0]
+            .url
+            .contains("/anyone.onmicrosoft.com/")
+    );
+
+    let mut pod = Pod::new(&[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "true")]);
+    let credential = pod.credential(&explicit_options());
+    pod.instance
+        .get_token(credential, &[VAULT], &other)
+        .unwrap()
+        .unwrap();
+    assert!(pod.fake.requests()[0].url.contains(&format!("/{TENANT}/")));
+}

@@ -153,3 +153,45 @@ fn a_tenant_not_allowed_is_an_invalid_argument_naming_it() {
     );
     assert!(pod.fake.requests().is_empty());
 }
+
+#[test]
+fn a_truncated_token_response_is_an_authentication_failure() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(
+        200,
+        r#"{"token_type":"Bearer","expires_in":3599,"access_tok"#,
+    ));
+    let credential = pod.credential(&explicit_options());
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
+    assert_eq!(failure.status, Some(200));
+    assert!(
+        failure
+            .message
+            .contains("not a Microsoft Entra token response"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn scopes_with_whitespace_and_malformed_tenants_are_invalid_arguments() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&WorkloadIdentityOptions {
+        additionally_allowed_tenants: vec!["*".into()],
+        ..explicit_options()
+    });
+    let message =
+        invalid_argument(pod.get_token(credential, &["https://vault.azure.net/.default openid"]));
+    assert!(message.contains("invalid scope"), "{message}");
+    let bad_tenant = TokenRequestOptions {
+        tenant_id: Some("evil/../tenant".into()),
+        ..no_request_options()
+    };
+    let message = invalid_argument(
+        pod.instance
+            .get_token(credential, &[VAULT], &bad_tenant)
+            .unwrap(),
+    );
+    assert!(message.contains("invalid tenant id"), "{message}");
+    assert!(pod.fake.requests().is_empty());
+}

@@ -2,6 +2,7 @@
 
 use crate::*;
 use host_tests::FakeEntra;
+use std::time::Duration;
 
 #[test]
 fn token_is_acquired_with_every_request_detail_exact() {
@@ -203,4 +204,55 @@ fn closed_credential_is_unavailable() {
     assert!(message.contains("closed"), "{message}");
     pod.instance.drop_credential(credential).unwrap();
     assert_eq!(pod.fake.requests().len(), 1);
+}
+
+#[test]
+fn every_request_carries_timeouts_and_a_fresh_request_id() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    pod.get_token(credential, &[STORAGE]).unwrap();
+    let requests = pod.fake.requests();
+    let options = requests[0].options.expect("request options");
+    assert_eq!(options.connect_timeout, Some(Duration::from_secs(10)));
+    assert_eq!(options.first_byte_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(options.between_bytes_timeout, Some(Duration::from_secs(30)));
+    assert_ne!(
+        requests[0].header("x-ms-client-request-id"),
+        requests[1].header("x-ms-client-request-id")
+    );
+}
+
+#[test]
+fn a_scope_smuggling_a_form_field_arrives_as_one_scope() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let smuggled = "https://vault.azure.net/.default&grant_type=password";
+    pod.get_token(credential, &[smuggled]).unwrap();
+    let request = &pod.fake.requests()[0];
+    assert_eq!(request.field("scope"), Some(smuggled));
+    assert_eq!(request.field("grant_type"), Some("client_credentials"));
+    assert_eq!(request.form.len(), 5);
+}
+
+#[test]
+fn a_claims_challenge_is_sent_and_bypasses_the_cache() {
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let cached = pod.get_token(credential, &[VAULT]).unwrap();
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1795824000"}}}"#;
+    let challenge = TokenRequestOptions {
+        claims: Some(claims.into()),
+        ..no_request_options()
+    };
+    for _ in 0..2 {
+        pod.instance
+            .get_token(credential, &[VAULT], &challenge)
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(pod.get_token(credential, &[VAULT]).unwrap(), cached);
+    let requests = pod.fake.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[1].field("claims"), Some(claims));
 }
