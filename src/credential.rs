@@ -85,6 +85,7 @@ impl WorkloadIdentityCredential {
             scopes,
             claims: claims.as_deref(),
             known_tokens: &known_tokens,
+            retry: cached.is_none(),
         };
         match exchange(&self.settings, &mut self.token_file, &query, platform) {
             Ok(token) => {
@@ -230,12 +231,23 @@ mod tests {
         platform.answer(200, &[], r#"{"expires_in":400,"access_token":"short"}"#);
         let mut credential = credential();
         get(&mut credential, &mut platform).unwrap();
-        platform.advance_seconds(350);
-        // 50 s left; two waits of 26 s pass its expiry before the 60 s bound ends the retries.
-        for _ in 0..3 {
-            platform.answer(503, &[("retry-after", "26")], "busy");
-        }
+        platform.advance_seconds(380);
+        // 20 s left; the answer never comes and the first-byte timeout (30 s) outlives the token.
+        platform.send_nanos = 45 * 1_000_000_000;
         assert!(get(&mut credential, &mut platform).is_err());
+    }
+
+    #[test]
+    fn a_refresh_with_a_valid_token_in_hand_does_not_wait_to_retry() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(3600);
+        platform.answer(503, &[("retry-after", "5")], "busy");
+        assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        assert_eq!(platform.requests.len(), 2);
+        assert!(platform.sleeps.is_empty());
     }
 
     #[test]

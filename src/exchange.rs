@@ -24,6 +24,10 @@ pub struct TokenQuery<'a> {
     pub claims: Option<&'a str>,
     /// Tokens the credential holds, which error text must not repeat even if a server echoes them.
     pub known_tokens: &'a [String],
+    /// Retry transient failures. Off for a refresh while the cached token is still valid: the
+    /// caller is better served by that token now than by a wait, and the next refresh attempt
+    /// comes 30 s later anyway.
+    pub retry: bool,
 }
 
 /// Exchanges the token file for a token. Retries throttling, server faults and transport
@@ -82,6 +86,9 @@ pub fn exchange(
             Err(transport) => (transport_failure(&url, &transport, &request_id), None),
         };
         let retries = attempts - 1 - u32::from(reread);
+        if !query.retry {
+            return Err(error);
+        }
         if retries >= MAX_RETRIES {
             let elapsed = platform.monotonic_nanos().saturating_sub(started);
             return Err(with_note(
@@ -173,6 +180,7 @@ mod tests {
             scopes: &scopes,
             claims: None,
             known_tokens: &[],
+            retry: true,
         };
         exchange(&settings, &mut token_file, &query, platform)
     }
@@ -293,6 +301,7 @@ mod tests {
             scopes: &scopes,
             claims: None,
             known_tokens: &[],
+            retry: true,
         };
         let failure = failure(exchange(&settings, &mut token_file, &query, &mut platform));
         assert_eq!(failure.error_codes, vec![700024]);
@@ -327,6 +336,7 @@ mod tests {
             scopes: &scopes,
             claims: None,
             known_tokens: &[],
+            retry: true,
         };
         exchange(&settings, &mut token_file, &query, &mut platform).unwrap();
         assert_eq!(
