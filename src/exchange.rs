@@ -173,7 +173,18 @@ mod tests {
 
     fn run(platform: &mut ScriptedPlatform) -> Result<AccessToken, CredentialError> {
         let settings = settings();
-        let mut token_file = TokenFile::new(settings.token_file_path.clone());
+        run_with(
+            &settings,
+            &mut TokenFile::new("/tokens/token".into()),
+            platform,
+        )
+    }
+
+    fn run_with(
+        settings: &Settings,
+        token_file: &mut TokenFile,
+        platform: &mut ScriptedPlatform,
+    ) -> Result<AccessToken, CredentialError> {
         let scopes = vec!["https://vault.azure.net/.default".to_string()];
         let query = TokenQuery {
             tenant_id: "tenant",
@@ -182,7 +193,7 @@ mod tests {
             known_tokens: &[],
             retry: true,
         };
-        exchange(&settings, &mut token_file, &query, platform)
+        exchange(settings, token_file, &query, platform)
     }
 
     fn failure(result: Result<AccessToken, CredentialError>) -> Box<AuthenticationFailure> {
@@ -295,15 +306,7 @@ mod tests {
         let mut token_file = TokenFile::new(settings.token_file_path.clone());
         token_file.assertion(&mut platform, false).unwrap();
         platform.token_file = Ok(b"rotated".to_vec());
-        let scopes = vec!["s".to_string()];
-        let query = TokenQuery {
-            tenant_id: "tenant",
-            scopes: &scopes,
-            claims: None,
-            known_tokens: &[],
-            retry: true,
-        };
-        let failure = failure(exchange(&settings, &mut token_file, &query, &mut platform));
+        let failure = failure(run_with(&settings, &mut token_file, &mut platform));
         assert_eq!(failure.error_codes, vec![700024]);
         assert_eq!(platform.requests.len(), 2, "exactly one retry");
         assert_eq!(platform.field(0, "client_assertion").unwrap(), "old");
@@ -329,16 +332,7 @@ mod tests {
             ..Default::default()
         };
         let settings = Settings::resolve(&options, env).unwrap();
-        let mut token_file = TokenFile::new("/t".into());
-        let scopes = vec!["s".to_string()];
-        let query = TokenQuery {
-            tenant_id: "tenant",
-            scopes: &scopes,
-            claims: None,
-            known_tokens: &[],
-            retry: true,
-        };
-        exchange(&settings, &mut token_file, &query, &mut platform).unwrap();
+        run_with(&settings, &mut TokenFile::new("/t".into()), &mut platform).unwrap();
         assert_eq!(
             platform.requests[0].url(),
             "https://10.0.0.1:8443/p/tenant/oauth2/v2.0/token"

@@ -5,15 +5,6 @@ use host_tests::FakeResponse;
 
 const AADSTS70021_BODY: &str = r#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://oidc.example'. Assertion Subject: 'system:serviceaccount:default:workload'. Assertion Audience: 'api://AzureADTokenExchange'. https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation\r\nTrace ID: 0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00\r\nCorrelation ID: 7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f\r\nTimestamp: 2026-11-28 10:00:00Z","error_codes":[70021],"timestamp":"2026-11-28 10:00:00Z","trace_id":"0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00","correlation_id":"7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f","error_uri":"https://login.microsoftonline.com/error?code=70021"}"#;
 
-fn authentication_failure(
-    result: Result<AccessToken, CredentialError>,
-) -> host_tests::AuthenticationFailure {
-    match result {
-        Err(CredentialError::AuthenticationFailed(failure)) => failure,
-        other => panic!("expected authentication-failed, got {other:?}"),
-    }
-}
-
 #[test]
 fn aadsts70021_error_body_is_mapped_field_by_field() {
     let mut pod = Pod::new(&[]);

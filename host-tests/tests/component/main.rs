@@ -138,6 +138,15 @@ pub fn unavailable(result: Result<impl std::fmt::Debug, CredentialError>) -> Str
     }
 }
 
+pub fn authentication_failure(
+    result: Result<AccessToken, CredentialError>,
+) -> host_tests::AuthenticationFailure {
+    match result {
+        Err(CredentialError::AuthenticationFailed(failure)) => failure,
+        other => panic!("expected authentication-failed, got {other:?}"),
+    }
+}
+
 pub fn invalid_argument(result: Result<impl std::fmt::Debug, CredentialError>) -> String {
     match result {
         Err(CredentialError::InvalidArgument(message)) => message,

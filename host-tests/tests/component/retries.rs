@@ -8,13 +8,6 @@ fn busy(status: u16) -> FakeResponse {
         .with_header("Retry-After", "0")
 }
 
-fn failure(result: Result<AccessToken, CredentialError>) -> host_tests::AuthenticationFailure {
-    match result {
-        Err(CredentialError::AuthenticationFailed(failure)) => failure,
-        other => panic!("expected authentication-failed, got {other:?}"),
-    }
-}
-
 #[test]
 fn throttling_server_faults_and_refused_connections_are_retried_until_success() {
     let mut pod = Pod::new(&[]);
@@ -36,7 +29,7 @@ fn a_storm_of_503s_ends_after_exactly_four_attempts() {
         pod.fake.enqueue(busy(503));
     }
     let credential = pod.credential(&explicit_options());
-    let failure = failure(pod.get_token(credential, &[VAULT]));
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
     assert_eq!(failure.status, Some(503));
     assert!(
         failure.message.contains("gave up after 4 attempts"),
@@ -67,7 +60,7 @@ fn html_from_a_gateway_is_retried_then_reported_with_an_excerpt() {
         );
     }
     let credential = pod.credential(&explicit_options());
-    let failure = failure(pod.get_token(credential, &[VAULT]));
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
     assert_eq!(failure.status, Some(502));
     assert!(
         failure.message.contains("<title>502 Bad Gateway</title>"),
@@ -90,7 +83,7 @@ fn refusals_are_final() {
         );
         let credential = pod.credential(&explicit_options());
         assert_eq!(
-            failure(pod.get_token(credential, &[VAULT])).status,
+            authentication_failure(pod.get_token(credential, &[VAULT])).status,
             Some(status)
         );
         assert_eq!(pod.fake.requests().len(), 1, "{status}");
@@ -104,7 +97,7 @@ fn a_retry_after_beyond_the_bound_is_not_waited_for() {
         .enqueue(FakeResponse::json(429, "{}").with_header("Retry-After", "3600"));
     let credential = pod.credential(&explicit_options());
     let started = std::time::Instant::now();
-    let failure = failure(pod.get_token(credential, &[VAULT]));
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
     assert!(
         failure.message.contains("60 s bound"),
         "{}",

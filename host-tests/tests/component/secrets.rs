@@ -6,162 +6,147 @@ use host_tests::FakeResponse;
 /// An access token the fake authority issues and then echoes back in a later error.
 const ISSUED: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.issued-access-token.sig";
 
+/// One way to fail: what the pod has, what the authority answers, what the caller asks.
+struct Scenario {
+    env: &'static [(&'static str, &'static str)],
+    token_file: Option<&'static str>,
+    options: WorkloadIdentityOptions,
+    answers: Vec<FakeResponse>,
+    scopes: &'static [&'static str],
+    request: TokenRequestOptions,
+}
+
+impl Default for Scenario {
+    fn default() -> Scenario {
+        Scenario {
+            env: &[],
+            token_file: Some(ASSERTION),
+            options: explicit_options(),
+            answers: Vec::new(),
+            scopes: &[VAULT],
+            request: no_request_options(),
+        }
+    }
+}
+
+impl Scenario {
+    /// Runs the scenario: a successful token first (a secret later errors could echo), then the
+    /// failing call, then a call after close. Returns every error's Debug text and the output.
+    fn run(self) -> Vec<String> {
+        let tokens = match self.token_file {
+            Some(contents) => TokenDirectory::with_token(contents).unwrap(),
+            None => TokenDirectory::new().unwrap(),
+        };
+        let mut pod = Pod::with_tokens(tokens, self.env);
+        pod.fake.enqueue(FakeResponse::json(
+            200,
+            &format!(r#"{{"expires_in":60,"access_token":"{ISSUED}"}}"#),
+        ));
+        for answer in self.answers {
+            pod.fake.enqueue(answer);
+        }
+        let mut texts = Vec::new();
+        match pod.instance.create(&self.options).unwrap() {
+            Err(error) => texts.push(format!("{error:?}")),
+            Ok(credential) => {
+                let warm_up = &["https://warm-up/.default"];
+                let _ = pod
+                    .instance
+                    .get_token(credential, warm_up, &no_request_options());
+                let instance = &mut pod.instance;
+                let mut call = |instance: &mut CredentialInstance| {
+                    if let Err(error) = instance
+                        .get_token(credential, self.scopes, &self.request)
+                        .unwrap()
+                    {
+                        texts.push(format!("{error:?}"));
+                    }
+                };
+                call(instance);
+                instance.close(credential).unwrap();
+                call(instance);
+            }
+        }
+        texts.push(pod.instance.output());
+        texts
+    }
+}
+
 /// Drives every failure path the component has, collects each error's text (message and Debug
 /// form) and everything written to stdout/stderr, and checks that none holds a secret.
 #[test]
 fn no_error_text_on_any_failure_path_contains_a_secret() {
     let echo = format!("client_assertion={ASSERTION}&access_token={ISSUED}");
-    let mut collected: Vec<String> = Vec::new();
-    let mut run = |env: &[(&str, &str)],
-                   token_file: Option<&str>,
-                   options: WorkloadIdentityOptions,
-                   answers: Vec<FakeResponse>,
-                   scopes: &[&str],
-                   request: TokenRequestOptions| {
-        let tokens = match token_file {
-            Some(contents) => TokenDirectory::with_token(contents).unwrap(),
-            None => TokenDirectory::new().unwrap(),
-        };
-        let mut pod = Pod::with_tokens(tokens, env);
-        // A successful token first, so that its value is a secret later errors could echo.
-        pod.fake.enqueue(FakeResponse::json(
-            200,
-            &format!(r#"{{"expires_in":60,"access_token":"{ISSUED}"}}"#),
-        ));
-        for answer in answers {
-            pod.fake.enqueue(answer);
-        }
-        match pod.instance.create(&options).unwrap() {
-            Err(error) => collected.push(format!("{error:?}")),
-            Ok(credential) => {
-                let _ = pod.instance.get_token(
-                    credential,
-                    &["https://warm-up/.default"],
-                    &no_request_options(),
-                );
-                if let Err(error) = pod
-                    .instance
-                    .get_token(credential, scopes, &request)
-                    .unwrap()
-                {
-                    collected.push(format!("{error:?}"));
-                }
-                pod.instance.close(credential).unwrap();
-                if let Err(error) = pod
-                    .instance
-                    .get_token(credential, scopes, &request)
-                    .unwrap()
-                {
-                    collected.push(format!("{error:?}"));
-                }
-            }
-        }
-        collected.push(pod.instance.output());
-    };
-    let token = Some(ASSERTION);
-    let none = no_request_options;
-    let json = |status, body: &str| FakeResponse::json(status, body);
     let echo_json = format!(
         r#"{{"error":"invalid_client","error_description":"{echo}","error_codes":[70021],"trace_id":"{ASSERTION}","correlation_id":"{ISSUED}"}}"#
     );
-    let expired = r#"{"error":"invalid_client","error_codes":[700024]}"#;
-
-    run(&[], token, no_options(), vec![], &[VAULT], none());
-    run(
-        &AKS_ENV,
-        token,
-        WorkloadIdentityOptions {
-            authority_host: Some("http://login.microsoftonline.com".into()),
-            ..no_options()
+    let expired = FakeResponse::json(400, r#"{"error":"invalid_client","error_codes":[700024]}"#);
+    let retried = |response: FakeResponse| vec![response.with_header("Retry-After", "0"); 4];
+    let scenarios = vec![
+        Scenario {
+            options: no_options(),
+            ..Scenario::default()
         },
-        vec![],
-        &[VAULT],
-        none(),
-    );
-    run(&[], None, explicit_options(), vec![], &[VAULT], none());
-    run(
-        &[],
-        Some("  \n"),
-        explicit_options(),
-        vec![],
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![json(400, &echo_json)],
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![json(400, expired), json(400, expired)],
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        (0..4)
-            .map(|_| FakeResponse::html(502, &echo).with_header("Retry-After", "0"))
-            .collect(),
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        (0..4)
-            .map(|_| json(429, &echo_json).with_header("Retry-After", "0"))
-            .collect(),
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![json(200, &echo)],
-        &[VAULT],
-        none(),
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![json(200, r#"{"expires_in":3600}"#)],
-        &[VAULT],
-        none(),
-    );
-    run(&[], token, explicit_options(), vec![], &[], none());
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![],
-        &[VAULT],
-        TokenRequestOptions {
-            claims: Some("not json".into()),
-            ..none()
+        Scenario {
+            env: &AKS_ENV,
+            options: WorkloadIdentityOptions {
+                authority_host: Some("http://login.microsoftonline.com".into()),
+                ..no_options()
+            },
+            ..Scenario::default()
         },
-    );
-    run(
-        &[],
-        token,
-        explicit_options(),
-        vec![],
-        &[VAULT],
-        TokenRequestOptions {
-            tenant_id: Some("a/b".into()),
-            ..none()
+        Scenario {
+            token_file: None,
+            ..Scenario::default()
         },
-    );
+        Scenario {
+            token_file: Some("  \n"),
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: vec![FakeResponse::json(400, &echo_json)],
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: vec![expired.clone(), expired],
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: retried(FakeResponse::html(502, &echo)),
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: retried(FakeResponse::json(429, &echo_json)),
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: vec![FakeResponse::json(200, &echo)],
+            ..Scenario::default()
+        },
+        Scenario {
+            answers: vec![FakeResponse::json(200, r#"{"expires_in":3600}"#)],
+            ..Scenario::default()
+        },
+        Scenario {
+            scopes: &[],
+            ..Scenario::default()
+        },
+        Scenario {
+            request: TokenRequestOptions {
+                claims: Some("not json".into()),
+                ..no_request_options()
+            },
+            ..Scenario::default()
+        },
+        Scenario {
+            request: TokenRequestOptions {
+                tenant_id: Some("a/b".into()),
+                ..no_request_options()
+            },
+            ..Scenario::default()
+        },
+    ];
+    let collected: Vec<String> = scenarios.into_iter().flat_map(Scenario::run).collect();
 
     let errors = collected.iter().filter(|text| !text.is_empty()).count();
     assert!(
