@@ -105,7 +105,10 @@ pub fn exchange(
                 delay as f64 / 1e9,
                 GET_TOKEN_BUDGET_NANOS / NANOS_PER_SECOND
             );
-            return Err(with_note(error, &gave_up(attempts, now - started, &reason)));
+            return Err(with_note(
+                error,
+                &gave_up(attempts, now.saturating_sub(started), &reason),
+            ));
         }
         platform.sleep(delay);
     }

@@ -20,6 +20,7 @@ fn component_exports_azure_identity_and_imports_only_wasi() {
         "wasi:http/outgoing-handler@0.2.12",
         "wasi:cli/environment@0.2.12",
         "wasi:clocks/wall-clock@0.2.12",
+        "wasi:clocks/monotonic-clock@0.2.12",
         "wasi:random/random@0.2.12",
     ] {
         assert!(
