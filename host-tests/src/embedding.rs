@@ -39,6 +39,9 @@ pub enum Transport {
     Fake(FakeEntra),
     /// Sent over the network by wasmtime-wasi-http's default client.
     Network,
+    /// Sent by that same client, as plain HTTP, to this address on the machine (a test server):
+    /// only the scheme and authority of the URL change.
+    Local(std::net::SocketAddr),
 }
 
 /// What one instance's host grants: environment, preopened directories (read-only) and HTTP.
@@ -125,17 +128,34 @@ impl WasiHttpHooks for TransportHooks {
     ) -> ResponseFuture {
         match &self.0 {
             Transport::Fake(fake) => fake.answer(request, options),
-            Transport::Network => Box::new(async move {
-                use http_body_util::BodyExt;
-                let (response, io) =
-                    wasmtime_wasi_http::default_send_request(request, options).await?;
-                Ok((
-                    response.map(BodyExt::boxed_unsync),
-                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
-                ))
-            }),
+            Transport::Network => send_over_network(request, options),
+            Transport::Local(address) => {
+                let mut request = request;
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/".to_owned(), ToString::to_string);
+                *request.uri_mut() = format!("http://{address}{path}")
+                    .parse()
+                    .expect("a local URL is valid");
+                send_over_network(request, options)
+            }
         }
     }
+}
+
+fn send_over_network(
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> ResponseFuture {
+    Box::new(async move {
+        use http_body_util::BodyExt;
+        let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+        Ok((
+            response.map(BodyExt::boxed_unsync),
+            Box::new(io) as Box<dyn Future<Output = _> + Send>,
+        ))
+    })
 }
 
 /// The compiled component, ready to instantiate any number of times.

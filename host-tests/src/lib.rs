@@ -6,6 +6,7 @@
 
 mod embedding;
 mod fake_entra;
+mod local_server;
 mod test_clock;
 mod token_dir;
 
@@ -17,5 +18,6 @@ pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
+pub use local_server::{LocalServer, ServerAnswer};
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory};

@@ -93,23 +93,30 @@ fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
+    let sent = write_body(body, &request.body);
+    future_response.subscribe().block();
+    // When sending failed (e.g. the connection was refused), the response says why; the body
+    // stream only knows it was closed.
+    match future_response.get() {
+        Some(Ok(Ok(response))) => sent.map(|()| response),
+        Some(Ok(Err(error))) => Err(describe(error)),
+        Some(Err(())) => Err("the host lost the response".into()),
+        None => Err("the host reported no response after the wait".into()),
+    }
+}
+
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
     {
-        let stream = body.write().map_err(|()| refused("body stream"))?;
-        for chunk in request.body.chunks(WRITE_CHUNK_BYTES) {
+        let stream = body
+            .write()
+            .map_err(|()| "the host refused the request body stream".to_owned())?;
+        for chunk in bytes.chunks(WRITE_CHUNK_BYTES) {
             stream.blocking_write_and_flush(chunk).map_err(|error| {
                 format!("sending the request body failed: {}", stream_error(error))
             })?;
         }
     }
-    OutgoingBody::finish(body, None).map_err(describe)?;
-
-    future_response.subscribe().block();
-    match future_response.get() {
-        Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(error))) => Err(describe(error)),
-        Some(Err(())) => Err("the host lost the response".into()),
-        None => Err("the host reported no response after the wait".into()),
-    }
+    OutgoingBody::finish(body, None).map_err(describe)
 }
 
 /// Reads the whole response, refusing bodies over the size limit and giving up at `deadline`

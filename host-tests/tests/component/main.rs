@@ -5,6 +5,7 @@
 
 mod configuration;
 mod errors;
+mod faults;
 mod interface;
 mod proxy;
 mod refresh;

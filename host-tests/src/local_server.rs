@@ -1,0 +1,226 @@
+//! A real HTTP/1.1 server on 127.0.0.1 for fault tests: the component's requests reach it through
+//! wasmtime-wasi-http's real client (the host only rewrites the URL), and it misbehaves on cue.
+//!
+//! Every thread it starts ends when the server is dropped, or after [`MAX_LIFETIME`] at the latest.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// No connection of a test server lives longer than this.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(180);
+
+/// How the server treats one request.
+#[derive(Clone, Debug)]
+pub enum ServerAnswer {
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Promises a 1000-byte body, sends 10 bytes, closes the connection.
+    CloseMidBody,
+    /// Reads the request and never answers.
+    NeverAnswer,
+    /// Sends the headers, then one body byte a second, never finishing.
+    SlowDrip,
+    /// A 200 whose body is this many bytes.
+    HugeBody(usize),
+}
+
+impl ServerAnswer {
+    pub fn status(status: u16, headers: &[(&str, &str)], body: &str) -> ServerAnswer {
+        ServerAnswer::Respond {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<ServerAnswer>,
+    requests: usize,
+    issued: u64,
+}
+
+pub struct LocalServer {
+    address: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl LocalServer {
+    /// Listens on an ephemeral port of 127.0.0.1. Unscripted requests get a token.
+    pub fn start() -> std::io::Result<LocalServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || accept_until_stopped(listener, state, stop))
+        };
+        Ok(LocalServer {
+            address,
+            state,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn enqueue(&self, answer: ServerAnswer) {
+        lock(&self.state).script.push_back(answer);
+    }
+
+    /// How many requests arrived.
+    pub fn requests(&self) -> usize {
+        lock(&self.state).requests
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the acceptor blocked in accept().
+        let _ = TcpStream::connect(self.address);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn accept_until_stopped(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
+    let started = Instant::now();
+    for connection in listener.incoming() {
+        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_LIFETIME {
+            return;
+        }
+        let Ok(connection) = connection else { continue };
+        let (state, stop) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let _ = serve(connection, &state, &stop);
+        });
+    }
+}
+
+fn serve(
+    mut connection: TcpStream,
+    state: &Mutex<State>,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
+    connection.set_read_timeout(Some(Duration::from_secs(10)))?;
+    read_request(&mut connection)?;
+    let answer = {
+        let mut state = lock(state);
+        state.requests += 1;
+        match state.script.pop_front() {
+            Some(answer) => answer,
+            None => {
+                state.issued += 1;
+                ServerAnswer::status(
+                    200,
+                    &[("content-type", "application/json")],
+                    &format!(
+                        r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"local-access-token-{}"}}"#,
+                        state.issued
+                    ),
+                )
+            }
+        }
+    };
+    let started = Instant::now();
+    let running = || !stop.load(Ordering::SeqCst) && started.elapsed() < MAX_LIFETIME;
+    match answer {
+        ServerAnswer::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            write_head(&mut connection, status, &headers, body.len())?;
+            connection.write_all(&body)?;
+        }
+        ServerAnswer::CloseMidBody => {
+            write_head(&mut connection, 200, &[], 1000)?;
+            connection.write_all(b"{\"access_")?;
+        }
+        ServerAnswer::NeverAnswer => {
+            while running() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        ServerAnswer::SlowDrip => {
+            write_head(&mut connection, 200, &[], 1_000_000)?;
+            while running() {
+                connection.write_all(b" ")?;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        ServerAnswer::HugeBody(size) => {
+            write_head(&mut connection, 200, &[], size)?;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < size && running() {
+                let n = chunk.len().min(size - sent);
+                connection.write_all(&chunk[..n])?;
+                sent += n;
+            }
+        }
+    }
+    connection.flush()
+}
+
+/// Reads the request head and its Content-Length body.
+fn read_request(connection: &mut TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(connection);
+    let mut content_length = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            content_length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; content_length.min(1024 * 1024)];
+    reader.read_exact(&mut body)
+}
+
+fn write_head(
+    connection: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    content_length: usize,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} Status\r\ncontent-length: {content_length}\r\nconnection: close\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    connection.write_all(head.as_bytes())
+}

@@ -1,0 +1,199 @@
+//! Faults from a real server on 127.0.0.1, reached through wasmtime-wasi-http's real client with
+//! the host's real clocks: every outcome is a `credential-error` (a trap would fail the `unwrap`
+//! of the call), within the get-token bound, and the same instance works afterwards.
+
+use crate::*;
+use host_tests::{LocalServer, ServerAnswer};
+use std::time::{Duration, Instant};
+
+/// A pod whose token requests go to a local server.
+struct LocalPod {
+    server: LocalServer,
+    _tokens: TokenDirectory,
+    instance: CredentialInstance,
+    credential: ResourceAny,
+}
+
+impl LocalPod {
+    fn new() -> LocalPod {
+        let server = LocalServer::start().unwrap();
+        LocalPod::to(server.address(), server)
+    }
+
+    fn to(address: std::net::SocketAddr, server: LocalServer) -> LocalPod {
+        let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
+        let config =
+            HostConfig::new(Transport::Local(address)).preopen(tokens.path(), AKS_TOKEN_DIR);
+        let mut instance = CredentialComponent::shared().instantiate(config).unwrap();
+        let credential = instance.create(&explicit_options()).unwrap().unwrap();
+        LocalPod {
+            server,
+            _tokens: tokens,
+            instance,
+            credential,
+        }
+    }
+
+    /// A get-token; `unwrap` of the outer result fails the test if the component trapped.
+    fn get_token(&mut self, scope: &str) -> (Result<AccessToken, CredentialError>, Duration) {
+        let started = Instant::now();
+        let result = self
+            .instance
+            .get_token(self.credential, &[scope], &no_request_options())
+            .expect("the component must not trap");
+        (result, started.elapsed())
+    }
+
+    /// The fault is over: the same instance gets a token from the now healthy server.
+    fn still_works(&mut self) {
+        let (result, _) = self.get_token("https://after-the-fault/.default");
+        let token = result.expect("the instance works after the fault");
+        assert!(
+            token.token.starts_with("local-access-token-"),
+            "{}",
+            token.token
+        );
+    }
+}
+
+fn failure_message(result: Result<AccessToken, CredentialError>) -> (Option<u16>, String) {
+    let failure = authentication_failure(result);
+    (failure.status, failure.message)
+}
+
+#[test]
+fn a_token_comes_through_the_real_client() {
+    let mut pod = LocalPod::new();
+    let (result, _) = pod.get_token(VAULT);
+    assert_eq!(result.unwrap().token, "local-access-token-1");
+    assert_eq!(pod.server.requests(), 1);
+}
+
+#[test]
+fn connection_refused_is_retried_then_reported() {
+    // A port that was just free: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let mut pod = LocalPod::to(address, LocalServer::start().unwrap());
+    let (result, elapsed) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, None);
+    assert!(message.contains("the connection was refused"), "{message}");
+    assert!(message.contains("gave up after 4 attempts"), "{message}");
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+}
+
+#[test]
+fn a_connection_closed_mid_body_is_retried() {
+    let mut pod = LocalPod::new();
+    pod.server.enqueue(ServerAnswer::CloseMidBody);
+    let (result, _) = pod.get_token(VAULT);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(pod.server.requests(), 2);
+}
+
+#[test]
+fn a_server_that_never_answers_is_bounded_by_the_get_token_limit() {
+    let mut pod = LocalPod::new();
+    // Two attempts fit in the bound: 30 s of first-byte timeout, a backoff, and the rest.
+    pod.server.enqueue(ServerAnswer::NeverAnswer);
+    pod.server.enqueue(ServerAnswer::NeverAnswer);
+    let (result, elapsed) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, None);
+    assert!(message.contains("did not arrive in time"), "{message}");
+    assert!(
+        elapsed >= Duration::from_secs(29),
+        "timeouts fired early: {elapsed:?}"
+    );
+    assert!(
+        elapsed <= Duration::from_secs(62),
+        "past the bound: {elapsed:?}"
+    );
+    assert_eq!(pod.server.requests(), 2);
+    pod.still_works();
+}
+
+#[test]
+fn a_slow_drip_body_ends_at_the_get_token_limit() {
+    let mut pod = LocalPod::new();
+    pod.server.enqueue(ServerAnswer::SlowDrip);
+    let (result, elapsed) = pod.get_token(VAULT);
+    let (_, message) = failure_message(result);
+    assert!(message.contains("still arriving"), "{message}");
+    assert!(
+        elapsed <= Duration::from_secs(62),
+        "past the bound: {elapsed:?}"
+    );
+    assert_eq!(pod.server.requests(), 1, "the drip took the whole bound");
+    pod.still_works();
+}
+
+#[test]
+fn a_ten_mib_body_is_refused_and_the_instance_stays_small() {
+    let mut pod = LocalPod::new();
+    for _ in 0..4 {
+        pod.server.enqueue(ServerAnswer::HugeBody(10 * 1024 * 1024));
+    }
+    let (result, _) = pod.get_token(VAULT);
+    let (_, message) = failure_message(result);
+    assert!(message.contains("larger than 1024 KiB"), "{message}");
+    assert_eq!(pod.server.requests(), 4);
+    pod.still_works();
+}
+
+#[test]
+fn a_503_storm_without_retry_after_makes_exactly_four_attempts_with_backoff() {
+    let mut pod = LocalPod::new();
+    for _ in 0..10 {
+        pod.server
+            .enqueue(ServerAnswer::status(503, &[], "Service Unavailable"));
+    }
+    let (result, elapsed) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, Some(503));
+    assert!(message.contains("gave up after 4 attempts"), "{message}");
+    assert_eq!(pod.server.requests(), 4);
+    // 0.8 s, 1.6 s and 3.2 s, each at least 80% of that.
+    assert!(elapsed >= Duration::from_millis(4480), "{elapsed:?}");
+}
+
+#[test]
+fn a_429_storm_with_retry_after_makes_exactly_four_attempts_as_told() {
+    let mut pod = LocalPod::new();
+    for _ in 0..10 {
+        pod.server.enqueue(ServerAnswer::status(
+            429,
+            &[("retry-after", "1"), ("content-type", "application/json")],
+            r#"{"error":"temporarily_unavailable","error_codes":[50196]}"#,
+        ));
+    }
+    let (result, elapsed) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, Some(429));
+    assert!(message.contains("Likely cause (AADSTS50196)"), "{message}");
+    assert_eq!(pod.server.requests(), 4);
+    assert!(elapsed >= Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[test]
+fn an_html_502_from_a_gateway_is_reported_with_status_and_excerpt() {
+    let mut pod = LocalPod::new();
+    for _ in 0..4 {
+        pod.server.enqueue(ServerAnswer::status(
+            502,
+            &[("content-type", "text/html"), ("retry-after", "0")],
+            "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+        ));
+    }
+    let (result, _) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, Some(502));
+    assert!(
+        message.contains("<title>502 Bad Gateway</title>"),
+        "{message}"
+    );
+    pod.still_works();
+}
