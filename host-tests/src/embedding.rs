@@ -86,6 +86,34 @@ struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: TransportHooks,
+    memory: MemoryWatch,
+}
+
+/// Allows every growth and remembers the largest linear memory asked for.
+#[derive(Default)]
+struct MemoryWatch {
+    largest_bytes: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryWatch {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        self.largest_bytes = self.largest_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 impl WasiView for HostState {
@@ -214,8 +242,10 @@ impl CredentialComponent {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: TransportHooks(config.transport),
+            memory: MemoryWatch::default(),
         };
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(CredentialInstance {
             store,
@@ -297,6 +327,11 @@ impl CredentialInstance {
     /// Every error this instance returned so far, as Debug text (which includes the message).
     pub fn errors_seen(&self) -> &[String] {
         &self.errors
+    }
+
+    /// The size of the component's linear memory, in bytes (the largest it ever grew to).
+    pub fn linear_memory_bytes(&self) -> usize {
+        self.store.data().memory.largest_bytes
     }
 
     /// Everything the component wrote to stdout and stderr.

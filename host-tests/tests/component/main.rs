@@ -11,6 +11,7 @@ mod proxy;
 mod refresh;
 mod retries;
 mod secrets;
+mod soak;
 mod token_file;
 mod tokens;
 
