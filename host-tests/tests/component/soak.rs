@@ -12,7 +12,7 @@ const WARM_UP_MISSES: usize = 1_000;
 fn a_million_hits_and_ten_thousand_misses_leave_memory_flat() {
     let mut pod = Pod::new(&[]);
     let credential = pod.credential(&explicit_options());
-    let mut miss = |pod: &mut Pod| {
+    let miss = |pod: &mut Pod| {
         // Past the token's expiry: the same key misses and is replaced.
         pod.advance(3600);
         pod.get_token(credential, &[VAULT]).unwrap();
