@@ -123,12 +123,26 @@ fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
 /// (monotonic nanoseconds), so a body dripping in under the between-bytes timeout still ends.
 fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpResponse, String> {
     let status = response.status();
-    let headers = response
+    let headers: Vec<(String, String)> = response
         .headers()
         .entries()
         .into_iter()
         .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
         .collect();
+    let too_large = || {
+        format!(
+            "the response body (HTTP {status}) is larger than {} KiB",
+            MAX_RESPONSE_BODY_BYTES / 1024
+        )
+    };
+    // A declared length over the limit is refused before a byte of it is read.
+    let declared = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_RESPONSE_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
     let incoming = response
         .consume()
         .map_err(|()| "the host refused the response body".to_owned())?;
@@ -138,7 +152,9 @@ fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpRespon
             .stream()
             .map_err(|()| "the host refused the response body stream".to_owned())?;
         loop {
-            match stream.blocking_read(READ_CHUNK_BYTES) {
+            // Never asks for more than one byte past the limit, so the buffer stays bounded.
+            let wanted = READ_CHUNK_BYTES.min((MAX_RESPONSE_BODY_BYTES + 1 - body.len()) as u64);
+            match stream.blocking_read(wanted) {
                 Ok(chunk) => body.extend_from_slice(&chunk),
                 Err(StreamError::Closed) => break,
                 Err(error) => {
@@ -148,16 +164,13 @@ fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpRespon
                     ));
                 }
             }
+            if body.len() > MAX_RESPONSE_BODY_BYTES {
+                return Err(too_large());
+            }
             if monotonic_clock::now() >= deadline {
                 return Err(format!(
                     "the response body (HTTP {status}) was still arriving when the time for the \
                      token request ran out"
-                ));
-            }
-            if body.len() > MAX_RESPONSE_BODY_BYTES {
-                return Err(format!(
-                    "the response body (HTTP {status}) is larger than {} KiB",
-                    MAX_RESPONSE_BODY_BYTES / 1024
                 ));
             }
         }

@@ -140,6 +140,11 @@ fn a_ten_mib_body_is_refused_and_the_instance_stays_small() {
     let (_, message) = failure_message(result);
     assert!(message.contains("larger than 1024 KiB"), "{message}");
     assert_eq!(pod.server.requests(), 4);
+    let memory = pod.instance.linear_memory_bytes();
+    assert!(
+        memory < 4 * 1024 * 1024,
+        "linear memory grew to {memory} bytes"
+    );
     pod.still_works();
 }
 
