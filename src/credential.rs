@@ -38,10 +38,6 @@ impl WorkloadIdentityCredential {
         }
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Serves the cached token until it is due for refresh, then exchanges the token file for
     /// a new one; if that fails while the cached token is still valid, serves the cached token.
     ///
@@ -61,7 +57,6 @@ impl WorkloadIdentityCredential {
         }
         validate_scopes(scopes)?;
         let tenant_id = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
-        let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
         // A claims challenge asks for a token the cached one is not: never serve or keep it.
         let challenged = options
             .claims
@@ -79,6 +74,9 @@ impl WorkloadIdentityCredential {
             },
             None => None,
         };
+        // Built only when a request is due: with CAE it is JSON work a cache hit does not need.
+        // A malformed challenge bypasses the cache, so it is still refused before any request.
+        let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
         let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
         let query = TokenQuery {
             tenant_id: &tenant_id,
