@@ -1,5 +1,7 @@
 //! https endpoints from settings: the Microsoft Entra authority host, and the AKS token proxy.
 
+use crate::prelude::*;
+
 /// Where token requests are sent when neither the option nor `AZURE_AUTHORITY_HOST` says otherwise.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 

@@ -1,8 +1,10 @@
 //! The credential's token cache: one token per tenant, set of scopes and CAE choice, and the
 //! rules for when a cached token is served, refreshed, or no longer usable.
 
+use crate::prelude::*;
+
 use crate::error::AccessToken;
-use std::collections::HashMap;
+use alloc::collections::BTreeMap;
 
 /// A token is refreshed when this many seconds or fewer are left, so a caller never gets a
 /// token that dies in flight.
@@ -12,7 +14,7 @@ pub const EXPIRY_MARGIN_SECONDS: u64 = 5 * 60;
 /// (monotonic nanoseconds): a failing authority is not asked again on every call.
 pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CacheKey {
     tenant_id: String,
     /// Sorted and deduplicated: the same scopes in another order are the same token.
@@ -53,7 +55,7 @@ struct Entry {
 
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: HashMap<CacheKey, Entry>,
+    entries: BTreeMap<CacheKey, Entry>,
 }
 
 impl TokenCache {

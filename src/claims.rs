@@ -1,5 +1,7 @@
 //! The `claims` form field: the caller's claims challenge, with the CAE capability merged in.
 
+use crate::prelude::*;
+
 use crate::error::CredentialError;
 use serde_json::{Map, Value, json};
 

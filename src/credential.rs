@@ -1,6 +1,8 @@
 //! The workload identity credential: settings, token file, cache and refresh, over a
 //! [`Platform`].
 
+use crate::prelude::*;
+
 use crate::cache::{CacheKey, Lookup, TokenCache};
 use crate::claims::claims_to_send;
 use crate::error::{AccessToken, CredentialError};

@@ -1,7 +1,9 @@
 //! The credential's errors and tokens, mirroring `azure:identity/types`, plus the redaction that
 //! keeps secrets out of every message.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 /// An access token and the times that govern its use.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,7 +64,7 @@ impl fmt::Display for CredentialError {
     }
 }
 
-impl std::error::Error for CredentialError {}
+impl core::error::Error for CredentialError {}
 
 /// What stands in for a secret in text meant for people.
 pub const REDACTED: &str = "***";

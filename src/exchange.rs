@@ -1,5 +1,7 @@
 //! One token exchange: the request, its retries and the assertion re-read, bounded in time.
 
+use crate::prelude::*;
+
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
 use crate::hints::ASSERTION_EXPIRED;
 use crate::platform::{Platform, Timeouts};
@@ -130,7 +132,7 @@ fn has_code(error: &CredentialError, code: u32) -> bool {
 fn transport_failure(url: &str, transport: &str, request_id: &str) -> CredentialError {
     CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
         message: format!(
-            "the token request to {url} got no response: {transport}. Check that the host lets \
+            "the token request to {url} failed in transit: {transport}. Check that the host lets \
              the component make outgoing HTTPS requests (wasi:http) and can reach the authority \
              host (x-ms-client-request-id {request_id})"
         ),

@@ -1,5 +1,7 @@
 //! `application/x-www-form-urlencoded`, as the token endpoint reads it.
 
+use crate::prelude::*;
+
 /// Encodes the fields in order; every name and value is escaped, so no value can add a field.
 pub fn encode(fields: &[(&str, &str)]) -> String {
     let mut body = String::new();

@@ -1,5 +1,7 @@
 //! What the AADSTS codes of this flow usually mean, and where to read more.
 
+use crate::prelude::*;
+
 /// Microsoft's page for workload identity failures on AKS.
 const TROUBLESHOOTING: &str = "https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/identity/troubleshoot-workload-identity";
 

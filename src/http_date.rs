@@ -1,5 +1,7 @@
 //! HTTP dates (RFC 9110 §5.6.7), as `Retry-After` may carry them.
 
+use crate::prelude::*;
+
 /// Seconds since the Unix epoch for an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), or one of
 /// the obsolete forms recipients must still accept: RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`)
 /// and asctime (`Sun Nov  6 08:49:37 1994`).

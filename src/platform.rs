@@ -2,8 +2,10 @@
 //! [`Platform`] with wasi:clocks, wasi:random, wasi:filesystem and wasi:http; unit tests with
 //! scripted values.
 
+use crate::prelude::*;
+
 use crate::error::REDACTED;
-use std::fmt;
+use core::fmt;
 
 /// Largest token file accepted: service-account tokens are ~1–2 KiB, so anything this big is the
 /// wrong file.
@@ -66,6 +68,8 @@ pub struct HttpResponse {
 pub enum FileReadError {
     NotFound,
     PermissionDenied,
+    /// No directory the host granted holds the file; these are the ones it granted.
+    NotPreopened(Vec<String>),
     /// Anything else, described by the platform.
     Other(String),
 }

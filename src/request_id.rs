@@ -1,6 +1,8 @@
 //! The `x-ms-client-request-id` of a token request: a random (version 4) UUID that lets Microsoft
 //! support find the request in their logs.
 
+use crate::prelude::*;
+
 /// Formats 16 random bytes as a version 4, variant 1 UUID.
 pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;

@@ -1,5 +1,7 @@
 //! When a failed token request is tried again, and how long to wait first.
 
+use crate::prelude::*;
+
 use crate::http_date::parse_http_date;
 
 pub const NANOS_PER_SECOND: u64 = 1_000_000_000;

@@ -1,5 +1,7 @@
 //! Scopes as get-token receives them.
 
+use crate::prelude::*;
+
 use crate::error::CredentialError;
 
 /// Checks the scopes of one get-token call: at least one, none blank, none containing whitespace

@@ -1,8 +1,10 @@
 //! A [`Platform`] for unit tests: a clock that moves only when told (or when the credential
 //! sleeps), a token file, and an authority that answers from a script, else issues tokens.
 
+use crate::prelude::*;
+
 use crate::platform::{FileReadError, HttpRequest, HttpResponse, Platform};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 const NANOS: u64 = 1_000_000_000;
 

@@ -1,5 +1,7 @@
 //! Resolves a credential's settings: explicit options first, then the environment.
 
+use crate::prelude::*;
+
 use crate::authority::{Authority, DEFAULT_AUTHORITY_HOST};
 use crate::error::CredentialError;
 use crate::tenant::validate_tenant_id;
@@ -205,10 +207,10 @@ fn is_truthy(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use alloc::collections::BTreeMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
+        let map: BTreeMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();

@@ -1,5 +1,7 @@
 //! Tenant ids: what a valid one looks like, and which tenant one get-token call may use.
 
+use crate::prelude::*;
+
 use crate::error::CredentialError;
 use crate::settings::{AZURE_ADDITIONALLY_ALLOWED_TENANTS, Settings};
 

@@ -1,5 +1,7 @@
 //! The federated token file: the Kubernetes service-account token used as client assertion.
 
+use crate::prelude::*;
+
 use crate::error::CredentialError;
 use crate::platform::{FileReadError, MAX_TOKEN_FILE_BYTES, Platform};
 use crate::settings::AZURE_FEDERATED_TOKEN_FILE;
@@ -21,8 +23,8 @@ struct LastRead {
     at: u64,
 }
 
-impl std::fmt::Debug for LastRead {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for LastRead {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LastRead")
             .field("assertion", &crate::error::REDACTED)
             .field("at", &self.at)
@@ -98,6 +100,13 @@ fn unreadable(path: &str, error: &FileReadError) -> CredentialError {
     let cause = match error {
         FileReadError::NotFound => "it does not exist or its directory is not visible".to_owned(),
         FileReadError::PermissionDenied => "permission denied".to_owned(),
+        FileReadError::NotPreopened(granted) if granted.is_empty() => {
+            "the host granted the component no directories".to_owned()
+        }
+        FileReadError::NotPreopened(granted) => format!(
+            "no directory the host granted holds it; granted: '{}'",
+            granted.join("', '")
+        ),
         FileReadError::Other(description) => description.clone(),
     };
     CredentialError::Unavailable(format!(
@@ -190,6 +199,26 @@ mod tests {
         );
         assert!(message.contains("Spin `files`"), "{message}");
         assert!(message.contains("wasmCloud volume"), "{message}");
+    }
+
+    #[test]
+    fn a_file_outside_the_granted_directories_names_the_ones_granted() {
+        let mut platform = platform_with(Err(FileReadError::NotPreopened(vec![
+            "/tmp".into(),
+            "/data".into(),
+        ])));
+        let message = unavailable(read_assertion(&mut platform, "/var/tokens/t"));
+        assert!(
+            message.contains("no directory the host granted holds it; granted: '/tmp', '/data'"),
+            "{message}"
+        );
+        assert!(message.contains("--dir /var/tokens"), "{message}");
+        platform.token_file = Err(FileReadError::NotPreopened(vec![]));
+        let message = unavailable(read_assertion(&mut platform, "/var/tokens/t"));
+        assert!(
+            message.contains("granted the component no directories"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The token request of the client-credentials flow with a federated client assertion.
 
+use crate::prelude::*;
+
 use crate::form;
 use crate::platform::{HttpRequest, Timeouts};
 
@@ -111,7 +113,7 @@ mod tests {
             request.body.len().to_string()
         );
         assert_eq!((request.timeouts, request.deadline), (TIMEOUTS, 99));
-        let form = decode(std::str::from_utf8(&request.body).unwrap());
+        let form = decode(core::str::from_utf8(&request.body).unwrap());
         let expected = [
             ("client_assertion", "header.payload.signature"),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
@@ -141,7 +143,7 @@ mod tests {
         }
         .to_http(TIMEOUTS, 99);
         assert_eq!(request.path, "/adfs/t/oauth2/v2.0/token");
-        let form = decode(std::str::from_utf8(&request.body).unwrap());
+        let form = decode(core::str::from_utf8(&request.body).unwrap());
         assert!(form.contains(&("scope".to_string(), "a/.default openid".to_string())));
         assert!(form.iter().all(|(name, _)| name != "claims"));
     }

@@ -1,6 +1,8 @@
 //! Reads the token endpoint's answer: an access token, or an authentication failure that says
 //! what Entra said, in fields and in words.
 
+use crate::prelude::*;
+
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError, redact};
 use crate::hints::likely_cause;
 use crate::platform::HttpResponse;

@@ -75,6 +75,7 @@ impl HostConfig {
         self
     }
 
+    /// Grants the component `host_dir` at `guest_path`, read-only (the component needs no more).
     pub fn preopen(mut self, host_dir: impl Into<PathBuf>, guest_path: &str) -> HostConfig {
         self.preopens.push((host_dir.into(), guest_path.to_owned()));
         self

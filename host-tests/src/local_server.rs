@@ -24,6 +24,8 @@ pub enum ServerAnswer {
     },
     /// Promises a 1000-byte body, sends 10 bytes, closes the connection.
     CloseMidBody,
+    /// Sends the headers and part of the body, then resets the connection (TCP RST).
+    ResetMidBody,
     /// Reads the request and never answers.
     NeverAnswer,
     /// Sends the headers, then one body byte a second, never finishing.
@@ -162,6 +164,13 @@ fn serve(
         ServerAnswer::CloseMidBody => {
             write_head(&mut connection, 200, &[], 1000)?;
             connection.write_all(b"{\"access_")?;
+        }
+        ServerAnswer::ResetMidBody => {
+            write_head(&mut connection, 200, &[], 1000)?;
+            connection.write_all(b"{\"access_")?;
+            connection.flush()?;
+            // A zero linger makes the close an RST instead of a FIN.
+            socket2::SockRef::from(&connection).set_linger(Some(Duration::ZERO))?;
         }
         ServerAnswer::NeverAnswer => {
             while running() {

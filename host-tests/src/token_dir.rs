@@ -40,6 +40,44 @@ impl TokenDirectory {
         std::fs::write(self.path.join(AKS_TOKEN_FILE_NAME), contents)
     }
 
+    /// Writes `contents` at `relative` (e.g. `tokens/azure-identity-token`), making directories.
+    pub fn write_file(&self, relative: &str, contents: &str) -> std::io::Result<()> {
+        let file = self.path.join(relative);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, contents)
+    }
+
+    /// Writes the token the way the kubelet updates a projected volume: into a new timestamped
+    /// directory, then the `..data` symlink is swapped to it by a rename; the token file itself
+    /// is a symlink through `..data`. The old generation is removed, as the kubelet does.
+    pub fn project_token(&self, contents: &str) -> std::io::Result<()> {
+        static GENERATION: AtomicUsize = AtomicUsize::new(0);
+        let generation = format!(
+            "..2026_11_28_00_00_00.{:09}",
+            GENERATION.fetch_add(1, Ordering::Relaxed)
+        );
+        std::fs::create_dir(self.path.join(&generation))?;
+        std::fs::write(
+            self.path.join(&generation).join(AKS_TOKEN_FILE_NAME),
+            contents,
+        )?;
+        let data = self.path.join("..data");
+        let previous = std::fs::read_link(&data).ok();
+        let swap = self.path.join("..data_tmp");
+        std::os::unix::fs::symlink(&generation, &swap)?;
+        std::fs::rename(&swap, &data)?;
+        let file = self.path.join(AKS_TOKEN_FILE_NAME);
+        if std::fs::symlink_metadata(&file).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{AKS_TOKEN_FILE_NAME}"), &file)?;
+        }
+        if let Some(previous) = previous {
+            std::fs::remove_dir_all(self.path.join(previous))?;
+        }
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

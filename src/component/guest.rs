@@ -1,5 +1,7 @@
 //! The `azure:identity` exports, converting between WIT types and the core's.
 
+use crate::prelude::*;
+
 use super::exports::azure::identity::credential::{
     Guest, GuestWorkloadIdentityCredential, WorkloadIdentityCredential as CredentialHandle,
     WorkloadIdentityOptions,
@@ -7,20 +9,19 @@ use super::exports::azure::identity::credential::{
 use super::exports::azure::identity::types::{
     AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
 };
+use super::runtime::InstanceState;
 use super::wasi::cli::environment;
 use super::wasi_platform::WasiPlatform;
 use crate::credential::{self, WorkloadIdentityCredential};
 use crate::error;
 use crate::settings::{self, Settings};
-use std::cell::RefCell;
+use core::cell::RefCell;
 
 pub struct Component;
 
-thread_local! {
-    /// The credential behind the free get-token, configured from the environment on first use.
-    static ENVIRONMENT_CREDENTIAL: RefCell<Option<WorkloadIdentityCredential>> =
-        const { RefCell::new(None) };
-}
+/// The credential behind the free get-token, configured from the environment on first use.
+static ENVIRONMENT_CREDENTIAL: InstanceState<Option<WorkloadIdentityCredential>> =
+    InstanceState::new(None);
 
 /// A credential resource; wasm instances are single-threaded, so a `RefCell` suffices.
 pub struct CredentialResource(RefCell<WorkloadIdentityCredential>);

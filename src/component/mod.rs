@@ -2,6 +2,7 @@
 //! calls, and the `azure:identity` exports. It moves bytes and time; every decision is in the core.
 
 mod guest;
+mod runtime;
 
 use guest::Component;
 mod wasi_platform;

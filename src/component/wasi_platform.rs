@@ -1,7 +1,13 @@
-//! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem (through std) and wasi:http.
+//! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem and wasi:http.
 //! The timeouts and the deadline come from the core; this layer only applies them.
 
+use crate::prelude::*;
+
 use super::wasi::clocks::{monotonic_clock, wall_clock};
+use super::wasi::filesystem::preopens;
+use super::wasi::filesystem::types::{
+    DescriptorFlags, ErrorCode as FileErrorCode, OpenFlags, PathFlags,
+};
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
@@ -12,7 +18,7 @@ use super::wasi::random::random;
 use crate::platform::{
     FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
 };
-use std::io::{ErrorKind, Read};
+use crate::preopens::locate;
 
 /// `blocking-write-and-flush` accepts at most 4096 bytes a call.
 const WRITE_CHUNK_BYTES: usize = 4096;
@@ -43,16 +49,32 @@ impl Platform for WasiPlatform {
     }
 
     fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
-        let describe = |error: std::io::Error| match error.kind() {
-            ErrorKind::NotFound => FileReadError::NotFound,
-            ErrorKind::PermissionDenied => FileReadError::PermissionDenied,
-            _ => FileReadError::Other(error.to_string()),
+        let preopens = preopens::get_directories();
+        let Some(located) = locate(path, preopens.iter().map(|(_, name)| name.as_str())) else {
+            let granted = preopens.into_iter().map(|(_, name)| name).collect();
+            return Err(FileReadError::NotPreopened(granted));
         };
-        let file = std::fs::File::open(path).map_err(describe)?;
+        let directory = &preopens[located.preopen].0;
+        // Read-only: the component asks for nothing else, so a host may grant no more.
+        let file = directory
+            .open_at(
+                PathFlags::SYMLINK_FOLLOW,
+                &located.relative,
+                OpenFlags::empty(),
+                DescriptorFlags::READ,
+            )
+            .map_err(file_error)?;
         let mut bytes = Vec::new();
-        file.take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(describe)?;
+        // Never asks for more than one byte past the limit; an empty read ends the loop even
+        // from a host that never says end-of-file.
+        while bytes.len() <= limit {
+            let wanted = READ_CHUNK_BYTES.min((limit + 1 - bytes.len()) as u64);
+            let (chunk, end) = file.read(wanted, bytes.len() as u64).map_err(file_error)?;
+            bytes.extend_from_slice(&chunk);
+            if end || chunk.is_empty() {
+                break;
+            }
+        }
         Ok(bytes)
     }
 
@@ -204,5 +226,16 @@ fn stream_error(error: StreamError) -> String {
     match error {
         StreamError::Closed => "the stream closed early".to_owned(),
         StreamError::LastOperationFailed(error) => error.to_debug_string(),
+    }
+}
+
+fn file_error(error: FileErrorCode) -> FileReadError {
+    match error {
+        FileErrorCode::NoEntry => FileReadError::NotFound,
+        FileErrorCode::Access | FileErrorCode::NotPermitted | FileErrorCode::ReadOnly => {
+            FileReadError::PermissionDenied
+        }
+        FileErrorCode::IsDirectory => FileReadError::Other("it is a directory".into()),
+        other => FileReadError::Other(format!("{other:?}")),
     }
 }

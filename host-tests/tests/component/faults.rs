@@ -94,6 +94,33 @@ fn a_connection_closed_mid_body_is_retried() {
 }
 
 #[test]
+fn a_connection_reset_mid_body_is_retried() {
+    let mut pod = LocalPod::new();
+    pod.server.enqueue(ServerAnswer::ResetMidBody);
+    pod.server.enqueue(ServerAnswer::ResetMidBody);
+    let (result, _) = pod.get_token(VAULT);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(pod.server.requests(), 3);
+}
+
+#[test]
+fn resets_on_every_attempt_end_in_an_error_naming_the_cause() {
+    let mut pod = LocalPod::new();
+    for _ in 0..4 {
+        pod.server.enqueue(ServerAnswer::ResetMidBody);
+    }
+    let (result, _) = pod.get_token(VAULT);
+    let (status, message) = failure_message(result);
+    assert_eq!(status, None);
+    assert!(
+        message.contains("reading the response body failed"),
+        "{message}"
+    );
+    assert_eq!(pod.server.requests(), 4);
+    pod.still_works();
+}
+
+#[test]
 fn a_server_that_never_answers_is_bounded_by_the_get_token_limit() {
     let mut pod = LocalPod::new();
     // Two attempts fit in the bound: 30 s of first-byte timeout, a backoff, and the rest.

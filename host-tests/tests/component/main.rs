@@ -20,6 +20,7 @@ use host_tests::{
     CredentialInstance, FakeEntra, HostConfig, TestClock, TokenDirectory, TokenRequestOptions,
     Transport, WorkloadIdentityOptions,
 };
+use std::path::PathBuf;
 use wasmtime::component::ResourceAny;
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -57,11 +58,22 @@ impl Pod {
     }
 
     pub fn with_tokens(tokens: TokenDirectory, env: &[(&str, &str)]) -> Pod {
+        let grant = (tokens.path().to_owned(), AKS_TOKEN_DIR);
+        Pod::with_grants(tokens, &[grant], env)
+    }
+
+    /// A pod whose host grants (preopens, read-only) each host directory at its guest path.
+    pub fn with_grants(
+        tokens: TokenDirectory,
+        grants: &[(PathBuf, &str)],
+        env: &[(&str, &str)],
+    ) -> Pod {
         let fake = FakeEntra::new();
         let clock = TestClock::new();
-        let mut config = HostConfig::new(Transport::Fake(fake.clone()))
-            .preopen(tokens.path(), AKS_TOKEN_DIR)
-            .clock(&clock);
+        let mut config = HostConfig::new(Transport::Fake(fake.clone())).clock(&clock);
+        for (host_dir, guest_path) in grants {
+            config = config.preopen(host_dir, guest_path);
+        }
         for (name, value) in env {
             config = config.env(name, value);
         }
@@ -79,6 +91,12 @@ impl Pod {
     pub fn write_token(&mut self, contents: &str) {
         self.secrets.push(contents.trim().to_owned());
         self.tokens.write_token(contents).unwrap();
+    }
+
+    /// Rotates the token the way the kubelet does, through the `..data` symlink.
+    pub fn project_token(&mut self, contents: &str) {
+        self.secrets.push(contents.trim().to_owned());
+        self.tokens.project_token(contents).unwrap();
     }
 
     pub fn advance(&self, seconds: u64) {

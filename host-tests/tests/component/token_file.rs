@@ -87,3 +87,89 @@ fn oversized_token_file_is_unavailable() {
     assert!(unavailable(pod.get_token(credential, &[VAULT])).contains("larger than 64 KiB"));
     assert!(pod.fake.requests().is_empty());
 }
+
+#[test]
+fn a_kubelet_projected_volume_is_read_through_its_symlinks_and_its_rotation_seen() {
+    let tokens = TokenDirectory::new().unwrap();
+    tokens.project_token(&format!("{ASSERTION}\n")).unwrap();
+    let mut pod = Pod::with_tokens(tokens, &[]);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    pod.project_token("rotated-service-account-token\n");
+    pod.advance(600);
+    pod.get_token(credential, &[STORAGE]).unwrap();
+    let requests = pod.fake.requests();
+    assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
+    assert_eq!(
+        requests[1].field("client_assertion"),
+        Some("rotated-service-account-token")
+    );
+}
+
+#[test]
+fn the_token_file_is_read_through_a_read_only_grant_and_left_untouched() {
+    // Every pod's host grants the token directory read-only, so wasmtime refuses any open that
+    // asks to write; this test says so, and checks the directory after the read.
+    let mut pod = Pod::new(&[]);
+    let listing = |pod: &Pod| {
+        let mut entries: Vec<_> = std::fs::read_dir(pod.tokens.path())
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let metadata = entry.metadata().unwrap();
+                (
+                    entry.file_name(),
+                    metadata.len(),
+                    metadata.modified().unwrap(),
+                )
+            })
+            .collect();
+        entries.sort();
+        entries
+    };
+    let before = listing(&pod);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    assert_eq!(listing(&pod), before);
+}
+
+#[test]
+fn a_token_file_outside_the_granted_directories_names_the_grants() {
+    let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
+    let granted = tokens.path().to_owned();
+    let mut pod = Pod::with_grants(tokens, &[(granted, "/data")], &[]);
+    let credential = pod.credential(&explicit_options());
+    let message = unavailable(pod.get_token(credential, &[VAULT]));
+    assert!(
+        message.contains(&format!(
+            "cannot read the federated token file '{AKS_TOKEN_FILE}' (no directory the host \
+             granted holds it; granted: '/data')"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("--dir {AKS_TOKEN_DIR}")),
+        "{message}"
+    );
+    assert!(pod.fake.requests().is_empty());
+}
+
+#[test]
+fn the_deepest_grant_holding_the_file_is_the_one_read() {
+    let root = TokenDirectory::new().unwrap();
+    let azure = TokenDirectory::new().unwrap();
+    azure
+        .write_file("tokens/azure-identity-token", ASSERTION)
+        .unwrap();
+    let grants = [
+        (root.path().to_owned(), "/"),
+        (azure.path().to_owned(), "/var/run/secrets/azure"),
+    ];
+    let mut pod = Pod::with_grants(azure, &grants, &[]);
+    let credential = pod.credential(&explicit_options());
+    pod.get_token(credential, &[VAULT]).unwrap();
+    assert_eq!(
+        pod.fake.requests()[0].field("client_assertion"),
+        Some(ASSERTION)
+    );
+}
