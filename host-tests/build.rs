@@ -7,6 +7,8 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const COMPONENT_FILE: &str = "azure_workload_identity.wasm";
+/// The benchmark's floor (`floor/`): the same WIT with the work removed.
+const FLOOR_FILE: &str = "bench_floor.wasm";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -19,6 +21,7 @@ fn main() {
         "Cargo.toml",
         "Cargo.lock",
         "rust-toolchain.toml",
+        "host-tests/floor",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
@@ -39,21 +42,19 @@ fn main() {
     let build_dir = target_dir.join("component-build");
     build_component(root, &build_dir);
 
-    let built = build_dir.join(TARGET).join("release").join(COMPONENT_FILE);
-    let component = target_dir.join(TARGET).join("release").join(COMPONENT_FILE);
-    std::fs::create_dir_all(component.parent().expect("a file path has a parent"))
-        .and_then(|()| std::fs::copy(&built, &component))
-        .unwrap_or_else(|error| {
-            panic!(
-                "copying {} to {}: {error}",
-                built.display(),
-                component.display()
-            )
-        });
-    println!(
-        "cargo:rustc-env=AZURE_WORKLOAD_IDENTITY_COMPONENT={}",
-        component.display()
-    );
+    for (file, variable) in [
+        (COMPONENT_FILE, "AZURE_WORKLOAD_IDENTITY_COMPONENT"),
+        (FLOOR_FILE, "BENCH_FLOOR_COMPONENT"),
+    ] {
+        let built = build_dir.join(TARGET).join("release").join(file);
+        let copy = target_dir.join(TARGET).join("release").join(file);
+        std::fs::create_dir_all(copy.parent().expect("a file path has a parent"))
+            .and_then(|()| std::fs::copy(&built, &copy))
+            .unwrap_or_else(|error| {
+                panic!("copying {} to {}: {error}", built.display(), copy.display())
+            });
+        println!("cargo:rustc-env={variable}={}", copy.display());
+    }
 }
 
 /// Cargo does not add a missing target by itself; rustup does, in a few seconds.
@@ -93,6 +94,8 @@ fn build_component(root: &Path, build_dir: &Path) {
             TARGET,
             "-p",
             "azure-workload-identity",
+            "-p",
+            "bench-floor",
         ])
         .arg("--target-dir")
         .arg(build_dir)

@@ -4,7 +4,6 @@
 use crate::prelude::*;
 
 use crate::error::AccessToken;
-use alloc::collections::BTreeMap;
 
 /// A token is refreshed when this many seconds or fewer are left, so a caller never gets a
 /// token that dies in flight.
@@ -14,7 +13,11 @@ pub const EXPIRY_MARGIN_SECONDS: u64 = 5 * 60;
 /// (monotonic nanoseconds): a failing authority is not asked again on every call.
 pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Most tokens kept: a credential is asked for a handful of scope sets; a caller making up new
+/// ones on every call must not grow the instance without bound.
+pub const MAX_ENTRIES: usize = 64;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheKey {
     tenant_id: String,
     /// Sorted and deduplicated: the same scopes in another order are the same token.
@@ -25,13 +28,23 @@ pub struct CacheKey {
 impl CacheKey {
     pub fn new(tenant_id: &str, scopes: &[String], cae: bool) -> CacheKey {
         let mut scopes = scopes.to_vec();
-        scopes.sort();
+        scopes.sort_unstable();
         scopes.dedup();
         CacheKey {
             tenant_id: tenant_id.to_ascii_lowercase(),
             scopes,
             cae,
         }
+    }
+
+    /// Whether this is the key of a request for these scopes (in any order, repeats allowed)
+    /// from this tenant (any case) with this CAE choice. Allocates nothing: it runs on every
+    /// cache hit.
+    pub fn is_for(&self, tenant_id: &str, scopes: &[String], cae: bool) -> bool {
+        self.cae == cae
+            && self.tenant_id.eq_ignore_ascii_case(tenant_id)
+            && scopes.iter().all(|scope| self.scopes.contains(scope))
+            && self.scopes.iter().all(|scope| scopes.contains(scope))
     }
 }
 
@@ -48,21 +61,35 @@ pub enum Lookup {
 
 #[derive(Debug)]
 struct Entry {
+    key: CacheKey,
     token: AccessToken,
     /// Monotonic nanoseconds of the last refresh attempt, if any since the token was stored.
     last_attempt: Option<u64>,
 }
 
+/// A few entries, searched in order: faster than hashing or ordering keys at this size.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: BTreeMap<CacheKey, Entry>,
+    entries: Vec<Entry>,
 }
 
 impl TokenCache {
-    /// Decides for `key` at wall-clock `now` (seconds) and `monotonic` (nanoseconds). A
-    /// `Refresh` answer counts as an attempt: calls in the next 30 s are served the cached token.
-    pub fn lookup(&mut self, key: &CacheKey, now: u64, monotonic: u64) -> Lookup {
-        let Some(entry) = self.entries.get_mut(key) else {
+    /// Decides for a request (see [`CacheKey::is_for`]) at wall-clock `now` (seconds).
+    /// `monotonic` (nanoseconds) is read only when a refresh is due. A `Refresh` answer counts
+    /// as an attempt: calls in the next 30 s are served the cached token.
+    pub fn lookup(
+        &mut self,
+        tenant_id: &str,
+        scopes: &[String],
+        cae: bool,
+        now: u64,
+        monotonic: impl FnOnce() -> u64,
+    ) -> Lookup {
+        let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|entry| entry.key.is_for(tenant_id, scopes, cae))
+        else {
             return Lookup::Request;
         };
         if now >= entry.token.expires_on {
@@ -73,24 +100,39 @@ impl TokenCache {
             .expires_on
             .saturating_sub(EXPIRY_MARGIN_SECONDS)
             .min(entry.token.refresh_on.unwrap_or(u64::MAX));
+        if now < refresh_at {
+            return Lookup::Serve(entry.token.clone());
+        }
+        let monotonic = monotonic();
         let attempted_recently = entry
             .last_attempt
             .is_some_and(|at| monotonic.saturating_sub(at) < REFRESH_RETRY_AFTER_NANOS);
-        if now < refresh_at || attempted_recently {
+        if attempted_recently {
             return Lookup::Serve(entry.token.clone());
         }
         entry.last_attempt = Some(monotonic);
         Lookup::Refresh(entry.token.clone())
     }
 
+    /// Stores `token` for `key`, replacing the key's token. When the cache is full, the token
+    /// that expires first makes room.
     pub fn insert(&mut self, key: CacheKey, token: AccessToken) {
-        self.entries.insert(
+        let entry = Entry {
             key,
-            Entry {
-                token,
-                last_attempt: None,
-            },
-        );
+            token,
+            last_attempt: None,
+        };
+        if let Some(slot) = self.entries.iter_mut().find(|e| e.key == entry.key) {
+            *slot = entry;
+            return;
+        }
+        if self.entries.len() >= MAX_ENTRIES
+            && let Some(first_to_expire) =
+                (0..self.entries.len()).min_by_key(|&index| self.entries[index].token.expires_on)
+        {
+            self.entries.swap_remove(first_to_expire);
+        }
+        self.entries.push(entry);
     }
 
     pub fn clear(&mut self) {
@@ -99,9 +141,7 @@ impl TokenCache {
 
     /// Every cached access token: secrets that error text must not repeat.
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
-        self.entries
-            .values()
-            .map(|entry| entry.token.token.as_str())
+        self.entries.iter().map(|entry| entry.token.token.as_str())
     }
 }
 
@@ -110,6 +150,13 @@ mod tests {
     use super::*;
 
     const SECOND: u64 = 1_000_000_000;
+
+    impl TokenCache {
+        /// `lookup` for the request `key` was made from.
+        fn lookup_key(&mut self, key: &CacheKey, now: u64, monotonic: u64) -> Lookup {
+            self.lookup(&key.tenant_id, &key.scopes, key.cae, now, || monotonic)
+        }
+    }
 
     fn token(expires_on: u64, refresh_on: Option<u64>) -> AccessToken {
         AccessToken {
@@ -134,18 +181,21 @@ mod tests {
     #[test]
     fn nothing_cached_means_request() {
         let key = CacheKey::new("t", &scopes(&["s"]), false);
-        assert_eq!(TokenCache::default().lookup(&key, 0, 0), Lookup::Request);
+        assert_eq!(
+            TokenCache::default().lookup_key(&key, 0, 0),
+            Lookup::Request
+        );
     }
 
     #[test]
     fn token_is_served_until_five_minutes_before_expiry_then_refreshed() {
         let (mut cache, key) = cache_with(token(10_000, None));
         assert_eq!(
-            cache.lookup(&key, 9_699, 0),
+            cache.lookup_key(&key, 9_699, 0),
             Lookup::Serve(token(10_000, None))
         );
         assert_eq!(
-            cache.lookup(&key, 9_700, 0),
+            cache.lookup_key(&key, 9_700, 0),
             Lookup::Refresh(token(10_000, None))
         );
     }
@@ -153,23 +203,26 @@ mod tests {
     #[test]
     fn refresh_on_comes_first_when_earlier() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
-        assert!(matches!(cache.lookup(&key, 4_999, 0), Lookup::Serve(_)));
-        assert!(matches!(cache.lookup(&key, 5_000, 0), Lookup::Refresh(_)));
+        assert!(matches!(cache.lookup_key(&key, 4_999, 0), Lookup::Serve(_)));
+        assert!(matches!(
+            cache.lookup_key(&key, 5_000, 0),
+            Lookup::Refresh(_)
+        ));
     }
 
     #[test]
     fn after_a_refresh_attempt_the_token_is_served_for_30_seconds() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
         assert!(matches!(
-            cache.lookup(&key, 5_000, 100 * SECOND),
+            cache.lookup_key(&key, 5_000, 100 * SECOND),
             Lookup::Refresh(_)
         ));
         assert!(matches!(
-            cache.lookup(&key, 5_001, 129 * SECOND),
+            cache.lookup_key(&key, 5_001, 129 * SECOND),
             Lookup::Serve(_)
         ));
         assert!(matches!(
-            cache.lookup(&key, 5_030, 130 * SECOND),
+            cache.lookup_key(&key, 5_030, 130 * SECOND),
             Lookup::Refresh(_)
         ));
     }
@@ -177,17 +230,23 @@ mod tests {
     #[test]
     fn an_expired_token_is_never_served() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
-        assert!(matches!(cache.lookup(&key, 9_990, 0), Lookup::Refresh(_)));
-        assert_eq!(cache.lookup(&key, 10_000, SECOND), Lookup::Request);
+        assert!(matches!(
+            cache.lookup_key(&key, 9_990, 0),
+            Lookup::Refresh(_)
+        ));
+        assert_eq!(cache.lookup_key(&key, 10_000, SECOND), Lookup::Request);
     }
 
     #[test]
     fn a_stored_token_resets_the_attempt_clock() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
-        assert!(matches!(cache.lookup(&key, 5_000, 0), Lookup::Refresh(_)));
+        assert!(matches!(
+            cache.lookup_key(&key, 5_000, 0),
+            Lookup::Refresh(_)
+        ));
         cache.insert(key.clone(), token(20_000, Some(15_000)));
         assert!(matches!(
-            cache.lookup(&key, 15_000, SECOND),
+            cache.lookup_key(&key, 15_000, SECOND),
             Lookup::Refresh(_)
         ));
     }
@@ -205,9 +264,53 @@ mod tests {
     }
 
     #[test]
+    fn a_request_finds_its_key_whatever_the_scope_order_repeats_or_tenant_case() {
+        let key = CacheKey::new("Tenant", &scopes(&["a", "b"]), false);
+        assert!(key.is_for("TENANT", &scopes(&["b", "a", "b"]), false));
+        assert!(!key.is_for("tenant", &scopes(&["a"]), false));
+        assert!(!key.is_for("tenant", &scopes(&["a", "b", "c"]), false));
+        assert!(!key.is_for("tenant", &scopes(&["a", "b"]), true));
+        assert!(!key.is_for("other", &scopes(&["a", "b"]), false));
+        assert!(!key.is_for("tenant", &[], false));
+    }
+
+    #[test]
+    fn a_plain_hit_does_not_read_the_monotonic_clock() {
+        let (mut cache, key) = cache_with(token(10_000, None));
+        let lookup = cache.lookup(&key.tenant_id, &key.scopes, false, 0, || {
+            panic!("monotonic clock read on a hit")
+        });
+        assert!(matches!(lookup, Lookup::Serve(_)));
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_by_dropping_the_first_token_to_expire() {
+        let mut cache = TokenCache::default();
+        let key = |n: usize| CacheKey::new("t", &scopes(&[&format!("scope-{n}")]), false);
+        for n in 0..MAX_ENTRIES {
+            cache.insert(key(n), token(10_000 + n as u64, None));
+        }
+        cache.insert(key(0), token(50_000, None));
+        assert_eq!(
+            cache.entries.len(),
+            MAX_ENTRIES,
+            "a replaced key takes no room"
+        );
+        cache.insert(key(MAX_ENTRIES), token(60_000, None));
+        assert_eq!(cache.entries.len(), MAX_ENTRIES);
+        assert_eq!(cache.lookup_key(&key(1), 0, 0), Lookup::Request);
+        for kept in [0, 2, MAX_ENTRIES - 1, MAX_ENTRIES] {
+            assert!(matches!(
+                cache.lookup_key(&key(kept), 0, 0),
+                Lookup::Serve(_)
+            ));
+        }
+    }
+
+    #[test]
     fn clear_forgets_every_token() {
         let (mut cache, key) = cache_with(token(10_000, None));
         cache.clear();
-        assert_eq!(cache.lookup(&key, 0, 0), Lookup::Request);
+        assert_eq!(cache.lookup_key(&key, 0, 0), Lookup::Request);
     }
 }

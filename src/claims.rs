@@ -3,7 +3,7 @@
 use crate::prelude::*;
 
 use crate::error::CredentialError;
-use serde_json::{Map, Value, json};
+use crate::json::{self, Object, Value};
 
 /// The client capability that tells Entra this client handles CAE claims challenges.
 const CAE_CAPABILITY: &str = "CP1";
@@ -17,8 +17,8 @@ pub fn claims_to_send(
     let caller_claims = caller_claims.map(str::trim).filter(|c| !c.is_empty());
     let mut claims = match caller_claims {
         None if !enable_cae => return Ok(None),
-        None => Map::new(),
-        Some(text) => match serde_json::from_str::<Value>(text) {
+        None => Object::new(),
+        Some(text) => match json::parse(text.as_bytes()) {
             Ok(Value::Object(object)) => object,
             _ => {
                 return Err(CredentialError::InvalidArgument(
@@ -35,36 +35,33 @@ pub fn claims_to_send(
     Ok(Some(Value::Object(claims).to_string()))
 }
 
-fn add_cae_capability(claims: &mut Map<String, Value>) {
-    let access_token = claims.entry("access_token").or_insert_with(|| json!({}));
-    if !access_token.is_object() {
-        *access_token = json!({});
-    }
-    let xms_cc = access_token
-        .as_object_mut()
-        .expect("made an object above")
-        .entry("xms_cc")
-        .or_insert_with(|| json!({}));
-    if !xms_cc.is_object() {
-        *xms_cc = json!({});
-    }
-    let values = xms_cc
-        .as_object_mut()
-        .expect("made an object above")
-        .entry("values")
-        .or_insert_with(|| json!([]));
-    if !values.is_array() {
-        *values = json!([]);
-    }
-    let values = values.as_array_mut().expect("made an array above");
-    if !values.iter().any(|v| v == CAE_CAPABILITY) {
-        values.push(json!(CAE_CAPABILITY));
+/// Adds "CP1" to `access_token.xms_cc.values`, replacing whatever on that path has the wrong
+/// type.
+fn add_cae_capability(claims: &mut Object) {
+    let is_object = |value: &Value| matches!(value, Value::Object(_));
+    let new_object = || Value::Object(Object::new());
+    let Value::Object(access_token) = claims.entry_where("access_token", is_object, new_object)
+    else {
+        unreachable!("made an object above")
+    };
+    let Value::Object(xms_cc) = access_token.entry_where("xms_cc", is_object, new_object) else {
+        unreachable!("made an object above")
+    };
+    let is_array = |value: &Value| matches!(value, Value::Array(_));
+    let Value::Array(values) = xms_cc.entry_where("values", is_array, || Value::Array(Vec::new()))
+    else {
+        unreachable!("made an array above")
+    };
+    if !values.iter().any(|v| v.as_str() == Some(CAE_CAPABILITY)) {
+        values.push(Value::String(CAE_CAPABILITY.to_owned()));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::{Value, json};
 
     fn parsed(text: Option<String>) -> Value {
         serde_json::from_str(&text.expect("claims expected")).unwrap()

@@ -57,31 +57,34 @@ impl WorkloadIdentityCredential {
                 "the credential was closed; create a new one".into(),
             ));
         }
-        validate_scopes(scopes)?;
         let tenant_id = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
         // A claims challenge asks for a token the cached one is not: never serve or keep it.
         let challenged = options
             .claims
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
-        let key = (!challenged).then(|| CacheKey::new(&tenant_id, scopes, options.enable_cae));
-        let cached = match &key {
-            Some(key) => match self
+        let cae = options.enable_cae;
+        let cached = if challenged {
+            None
+        } else {
+            let now = platform.now();
+            match self
                 .cache
-                .lookup(key, platform.now(), platform.monotonic_nanos())
+                .lookup(tenant_id, scopes, cae, now, || platform.monotonic_nanos())
             {
                 Lookup::Serve(token) => return Ok(token),
                 Lookup::Refresh(token) => Some(token),
                 Lookup::Request => None,
-            },
-            None => None,
+            }
         };
+        // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
+        validate_scopes(scopes)?;
         // Built only when a request is due: with CAE it is JSON work a cache hit does not need.
         // A malformed challenge bypasses the cache, so it is still refused before any request.
-        let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
+        let claims = claims_to_send(options.claims.as_deref(), cae)?;
         let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
         let query = TokenQuery {
-            tenant_id: &tenant_id,
+            tenant_id,
             scopes,
             claims: claims.as_deref(),
             known_tokens: &known_tokens,
@@ -89,7 +92,8 @@ impl WorkloadIdentityCredential {
         };
         match exchange(&self.settings, &mut self.token_file, &query, platform) {
             Ok(token) => {
-                if let Some(key) = key {
+                if !challenged {
+                    let key = CacheKey::new(tenant_id, scopes, cae);
                     self.cache.insert(key, token.clone());
                 }
                 Ok(token)

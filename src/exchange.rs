@@ -103,8 +103,8 @@ pub fn exchange(
         let now = platform.monotonic_nanos();
         if now.saturating_add(delay) >= deadline {
             let reason = format!(
-                "waiting {:.1} s more would pass the {} s bound of a get-token",
-                delay as f64 / 1e9,
+                "waiting {} s more would pass the {} s bound of a get-token",
+                Seconds(delay),
                 GET_TOKEN_BUDGET_NANOS / NANOS_PER_SECOND
             );
             return Err(with_note(
@@ -142,9 +142,19 @@ fn transport_failure(url: &str, transport: &str, request_id: &str) -> Credential
 
 fn gave_up(attempts: u32, elapsed_nanos: u64, reason: &str) -> String {
     format!(
-        "gave up after {attempts} attempts in {:.1} s: {reason}",
-        elapsed_nanos as f64 / 1e9
+        "gave up after {attempts} attempts in {} s: {reason}",
+        Seconds(elapsed_nanos)
     )
+}
+
+/// Nanoseconds shown as seconds to one decimal, rounded half up (`5.1`), without floats.
+struct Seconds(u64);
+
+impl core::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tenths = self.0.saturating_add(50_000_000) / 100_000_000;
+        write!(f, "{}.{}", tenths / 10, tenths % 10)
+    }
 }
 
 fn with_note(error: CredentialError, note: &str) -> CredentialError {
@@ -163,6 +173,16 @@ mod tests {
     use crate::retry::BACKOFF_BASE_NANOS;
     use crate::scripted_platform::ScriptedPlatform;
     use crate::settings::WorkloadIdentityOptions;
+
+    #[test]
+    fn seconds_show_one_decimal_rounded_half_up() {
+        let shown = |nanos: u64| Seconds(nanos).to_string();
+        assert_eq!(shown(0), "0.0");
+        assert_eq!(shown(5_149_999_999), "5.1");
+        assert_eq!(shown(5_150_000_000), "5.2");
+        assert_eq!(shown(60_000_000_000), "60.0");
+        assert_eq!(shown(u64::MAX), "18446744073.7");
+    }
 
     const SECOND: u64 = NANOS_PER_SECOND;
 

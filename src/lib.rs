@@ -34,6 +34,7 @@ pub mod exchange;
 pub mod form;
 pub mod hints;
 pub mod http_date;
+pub mod json;
 pub mod platform;
 pub mod preopens;
 pub mod request_id;

@@ -29,22 +29,35 @@ pub fn server_delay(headers: &[(String, String)], now: u64) -> Option<u64> {
             .map(|(_, v)| v.trim())
     };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(millis) = header(name).and_then(non_negative_number) {
-            return Some((millis * 1e6) as u64);
+        if let Some(nanos) = header(name).and_then(|text| decimal_nanos(text, 1_000_000)) {
+            return Some(nanos);
         }
     }
     let retry_after = header("retry-after")?;
-    if let Some(seconds) = non_negative_number(retry_after) {
-        return Some((seconds * 1e9) as u64);
+    if let Some(nanos) = decimal_nanos(retry_after, NANOS_PER_SECOND) {
+        return Some(nanos);
     }
     parse_http_date(retry_after).map(|at| at.saturating_sub(now).saturating_mul(NANOS_PER_SECOND))
 }
 
-fn non_negative_number(text: &str) -> Option<f64> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| n.min(u64::MAX as f64 / 1e9))
+/// A non-negative decimal (`2`, `1.5`) of units of `unit_nanos`, in nanoseconds, saturating.
+/// Parsed by hand: float parsing would cost the component kilobytes for a header.
+fn decimal_nanos(text: &str, unit_nanos: u64) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || text.ends_with('.') {
+        return None;
+    }
+    let whole_units = whole.bytes().fold(0u64, |n, digit| {
+        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
+    });
+    let mut nanos = whole_units.saturating_mul(unit_nanos);
+    let mut place = unit_nanos;
+    for digit in fraction.bytes() {
+        place /= 10;
+        nanos = nanos.saturating_add(u64::from(digit - b'0') * place);
+    }
+    Some(nanos)
 }
 
 /// The wait before retry number `retry` (0 for the first): 0.8 s doubled each time, times a
@@ -110,13 +123,28 @@ mod tests {
     }
 
     #[test]
+    fn fractions_count_and_huge_values_saturate() {
+        let delay = |name: &str, value: &str| server_delay(&headers(&[(name, value)]), 0);
+        assert_eq!(delay("retry-after", "1.5"), Some(1_500_000_000));
+        assert_eq!(delay("retry-after-ms", "0.25"), Some(250_000));
+        assert_eq!(delay("retry-after", "0"), Some(0));
+        assert_eq!(
+            delay("retry-after", "99999999999999999999999"),
+            Some(u64::MAX)
+        );
+    }
+
+    #[test]
     fn missing_or_malformed_retry_after_is_ignored() {
         assert_eq!(server_delay(&[], 0), None);
         assert_eq!(server_delay(&headers(&[("retry-after", "soon")]), 0), None);
         assert_eq!(server_delay(&headers(&[("retry-after", "-1")]), 0), None);
-        assert_eq!(
-            server_delay(&headers(&[("retry-after-ms", "NaN")]), 0),
-            None
-        );
+        for malformed in ["NaN", "inf", "1e3", "+1", ".5", "1.", "1.2.3", "", "1 2"] {
+            assert_eq!(
+                server_delay(&headers(&[("retry-after-ms", malformed)]), 0),
+                None,
+                "{malformed:?}"
+            );
+        }
     }
 }

@@ -25,15 +25,15 @@ pub fn validate_tenant_id(tenant: &str) -> Result<(), String> {
 
 /// The tenant a get-token call is served from: the credential's own unless the caller asks for
 /// another that the settings allow.
-pub fn tenant_for_request(
-    settings: &Settings,
-    requested: Option<&str>,
-) -> Result<String, CredentialError> {
+pub fn tenant_for_request<'a>(
+    settings: &'a Settings,
+    requested: Option<&'a str>,
+) -> Result<&'a str, CredentialError> {
     let Some(requested) = requested.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(settings.tenant_id.clone());
+        return Ok(&settings.tenant_id);
     };
     if settings.multitenant_disabled || requested.eq_ignore_ascii_case(&settings.tenant_id) {
-        return Ok(settings.tenant_id.clone());
+        return Ok(&settings.tenant_id);
     }
     validate_tenant_id(requested).map_err(CredentialError::InvalidArgument)?;
     let allowed = settings
@@ -41,7 +41,7 @@ pub fn tenant_for_request(
         .iter()
         .any(|tenant| tenant == "*" || tenant.eq_ignore_ascii_case(requested));
     if allowed {
-        Ok(requested.to_owned())
+        Ok(requested)
     } else {
         Err(CredentialError::InvalidArgument(format!(
             "the credential is configured for tenant '{}' and may not request tokens from tenant \

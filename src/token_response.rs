@@ -5,8 +5,8 @@ use crate::prelude::*;
 
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError, redact};
 use crate::hints::likely_cause;
+use crate::json::{self, Object, Value};
 use crate::platform::HttpResponse;
-use serde_json::{Map, Value};
 
 /// How much of an unexpected body is quoted in a message.
 const EXCERPT_CHARS: usize = 200;
@@ -23,7 +23,7 @@ pub fn parse_token_response(
     secrets: &[&str],
 ) -> Result<AccessToken, CredentialError> {
     let status = response.status;
-    let json = match serde_json::from_slice::<Value>(&response.body) {
+    let json = match json::parse(&response.body) {
         Ok(Value::Object(object)) => object,
         _ => {
             return Err(failure(
@@ -49,7 +49,7 @@ pub fn parse_token_response(
     }
 }
 
-fn access_token(json: &Map<String, Value>, requested_at: u64) -> Result<AccessToken, String> {
+fn access_token(json: &Object, requested_at: u64) -> Result<AccessToken, String> {
     let token = match json.get("access_token") {
         Some(Value::String(token)) if !token.is_empty() => token.clone(),
         _ => return Err("it has no access_token".into()),
@@ -70,21 +70,16 @@ fn access_token(json: &Map<String, Value>, requested_at: u64) -> Result<AccessTo
 }
 
 /// A count of seconds, which some authorities send as a string.
-fn seconds(json: &Map<String, Value>, field: &str) -> Result<Option<u64>, String> {
+fn seconds(json: &Object, field: &str) -> Result<Option<u64>, String> {
     match json.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::Number(n)) if n.parse::<u64>().is_ok() => Ok(n.parse().ok()),
         Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
         Some(other) => Err(format!("{field} is {other}, not a whole number of seconds")),
     }
 }
 
-fn entra_error(
-    status: u16,
-    json: &Map<String, Value>,
-    url: &str,
-    secrets: &[&str],
-) -> CredentialError {
+fn entra_error(status: u16, json: &Object, url: &str, secrets: &[&str]) -> CredentialError {
     let text = |field: &str| {
         json.get(field)
             .and_then(Value::as_str)
@@ -93,11 +88,17 @@ fn entra_error(
     let error = text("error");
     let error_codes: Vec<u32> = json
         .get("error_codes")
-        .and_then(Value::as_array)
+        .and_then(|codes| match codes {
+            Value::Array(codes) => Some(codes),
+            _ => None,
+        })
         .map(|codes| {
             codes
                 .iter()
-                .filter_map(|code| code.as_u64().and_then(|c| u32::try_from(c).ok()))
+                .filter_map(|code| match code {
+                    Value::Number(n) => n.parse::<u32>().ok(),
+                    _ => None,
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -1,12 +1,14 @@
 //! Loads the component into wasmtime with wasi:cli, wasi:filesystem and wasi:http, and calls its
 //! `azure:identity/credential` exports.
 
+use crate::canned::CannedEndpoint;
 use crate::fake_entra::FakeEntra;
 use crate::test_clock::TestClock;
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
-use wasmtime::{Engine, Result, Store};
+use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
@@ -42,6 +44,8 @@ pub enum Transport {
     /// Sent by that same client, as plain HTTP, to this address on the machine (a test server):
     /// only the scheme and authority of the URL change.
     Local(std::net::SocketAddr),
+    /// Answered in-process with one fixed token response (the benchmark's endpoint).
+    Canned(CannedEndpoint),
 }
 
 /// What one instance's host grants: environment, preopened directories (read-only) and HTTP.
@@ -158,6 +162,7 @@ impl WasiHttpHooks for TransportHooks {
         match &self.0 {
             Transport::Fake(fake) => fake.answer(request, options),
             Transport::Network => send_over_network(request, options),
+            Transport::Canned(endpoint) => endpoint.answer(request),
             Transport::Local(address) => {
                 let mut request = request;
                 let path = request
@@ -191,18 +196,35 @@ fn send_over_network(
 pub struct CredentialComponent {
     engine: Engine,
     pre: WorkloadIdentityPre<HostState>,
+    compile_time: Duration,
 }
 
 impl CredentialComponent {
     /// Compiles the component at `path` and links it against wasi:cli, wasi:filesystem, wasi:http.
     pub fn load(path: &str) -> Result<CredentialComponent> {
-        let engine = Engine::default();
+        CredentialComponent::load_with(path, &Config::default())
+    }
+
+    /// [`load`](Self::load) with an engine configured by `config` (e.g. a pooling allocator).
+    pub fn load_with(path: &str, config: &Config) -> Result<CredentialComponent> {
+        let engine = Engine::new(config)?;
+        let started = Instant::now();
         let component = Component::from_file(&engine, path)?;
+        let compile_time = started.elapsed();
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         let pre = WorkloadIdentityPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(CredentialComponent { engine, pre })
+        Ok(CredentialComponent {
+            engine,
+            pre,
+            compile_time,
+        })
+    }
+
+    /// How long Cranelift took to compile the component.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
     }
 
     /// The component at [`COMPONENT_PATH`], compiled once per process (Cranelift takes about a
@@ -227,6 +249,12 @@ impl CredentialComponent {
 
     /// A fresh instance with its own environment, directories and transport.
     pub fn instantiate(&self, config: HostConfig) -> Result<CredentialInstance> {
+        self.instantiate_timed(config).map(|(instance, _)| instance)
+    }
+
+    /// [`instantiate`](Self::instantiate), also returning how long the instantiation itself
+    /// took: the store and `InstancePre::instantiate`, not the host's WASI context built before.
+    pub fn instantiate_timed(&self, config: HostConfig) -> Result<(CredentialInstance, Duration)> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&config.env);
         for (host_dir, guest_path) in &config.preopens {
@@ -245,15 +273,18 @@ impl CredentialComponent {
             hooks: TransportHooks(config.transport),
             memory: MemoryWatch::default(),
         };
+        let started = Instant::now();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         let bindings = self.pre.instantiate(&mut store)?;
-        Ok(CredentialInstance {
+        let instantiation = started.elapsed();
+        let instance = CredentialInstance {
             store,
             bindings,
             output,
             errors: Vec::new(),
-        })
+        };
+        Ok((instance, instantiation))
     }
 }
 
@@ -292,10 +323,21 @@ impl CredentialInstance {
         options: &TokenRequestOptions,
     ) -> Result<Result<AccessToken, CredentialError>> {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.get_token_owned(credential, &scopes, options)
+    }
+
+    /// [`get_token`](Self::get_token) for scopes the caller already holds as `String`s, as the
+    /// WIT bindings take them: no copy on the host's side (the benchmark's loop).
+    pub fn get_token_owned(
+        &mut self,
+        credential: ResourceAny,
+        scopes: &[String],
+        options: &TokenRequestOptions,
+    ) -> Result<Result<AccessToken, CredentialError>> {
         self.bindings
             .azure_identity_credential()
             .workload_identity_credential()
-            .call_get_token(&mut self.store, credential, &scopes, options)
+            .call_get_token(&mut self.store, credential, scopes, options)
             .map(|result| self.record(result))
     }
 

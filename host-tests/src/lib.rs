@@ -4,12 +4,14 @@
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]
 
+mod canned;
 mod embedding;
 mod fake_entra;
 mod local_server;
 mod test_clock;
 mod token_dir;
 
+pub use canned::CannedEndpoint;
 pub use embedding::WorkloadIdentityOptions;
 pub use embedding::types::{
     AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,

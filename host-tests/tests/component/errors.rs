@@ -186,3 +186,52 @@ fn scopes_with_whitespace_and_malformed_tenants_are_invalid_arguments() {
     assert!(message.contains("invalid tenant id"), "{message}");
     assert!(pod.fake.requests().is_empty());
 }
+
+/// JSON nested `depth` objects deep: `{"a":{"a":…{}…}}`.
+fn nested(depth: usize) -> String {
+    format!("{}{{}}{}", r#"{"a":"#.repeat(depth), "}".repeat(depth))
+}
+
+#[test]
+fn claims_nested_to_the_limit_are_sent_and_deeper_ones_refused_without_a_trap() {
+    // The component's stack is 64 KiB: the JSON reader's nesting limit must hold within it,
+    // for reading and for writing the merged claims back out.
+    let mut pod = Pod::new(&[]);
+    let credential = pod.credential(&explicit_options());
+    let options = |claims: String| TokenRequestOptions {
+        claims: Some(claims),
+        tenant_id: None,
+        enable_cae: true,
+    };
+    let deepest = nested(126);
+    pod.instance
+        .get_token(credential, &[VAULT], &options(deepest.clone()))
+        .expect("no trap")
+        .unwrap();
+    let sent = pod.fake.requests()[0].field("claims").unwrap().to_owned();
+    assert!(sent.starts_with(&r#"{"a":"#.repeat(126)), "{sent}");
+    for too_deep in [nested(127), nested(100_000)] {
+        let result = pod
+            .instance
+            .get_token(credential, &[VAULT], &options(too_deep))
+            .expect("no trap");
+        assert!(invalid_argument(result).contains("claims must be a JSON object"));
+    }
+    assert_eq!(pod.fake.requests().len(), 1);
+}
+
+#[test]
+fn a_token_response_nested_past_the_limit_is_a_failure_not_a_trap() {
+    let mut pod = Pod::new(&[]);
+    pod.fake.enqueue(FakeResponse::json(200, &nested(100_000)));
+    let credential = pod.credential(&explicit_options());
+    let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
+    assert!(
+        failure
+            .message
+            .contains("not a Microsoft Entra token response"),
+        "{}",
+        failure.message
+    );
+    pod.get_token(credential, &[VAULT]).unwrap();
+}
