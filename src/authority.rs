@@ -1,6 +1,7 @@
 //! https endpoints from settings: the Microsoft Entra authority host, and the AKS token proxy.
 
 use crate::prelude::*;
+use crate::text::escaped;
 
 /// Where token requests are sent when neither the option nor `AZURE_AUTHORITY_HOST` says otherwise.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
@@ -43,7 +44,7 @@ impl Authority {
             };
             return Err(format!(
                 "{what} '{}' must not contain {part}; give https://host[:port][/path]",
-                trimmed.escape_default()
+                escaped(trimmed)
             ));
         }
         let (host, path) = match without_scheme.find('/') {

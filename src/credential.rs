@@ -57,7 +57,7 @@ impl WorkloadIdentityCredential {
                 "the credential was closed; create a new one".into(),
             ));
         }
-        let tenant_id = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
+        let other_tenant = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
         // A claims challenge asks for a token the cached one is not: never serve or keep it.
         let challenged = options
             .claims
@@ -68,10 +68,9 @@ impl WorkloadIdentityCredential {
             None
         } else {
             let now = platform.now();
-            match self
-                .cache
-                .lookup(tenant_id, scopes, cae, now, || platform.monotonic_nanos())
-            {
+            match self.cache.lookup(other_tenant, scopes, cae, now, || {
+                platform.monotonic_nanos()
+            }) {
                 Lookup::Serve(token) => return Ok(token),
                 Lookup::Refresh(token) => Some(token),
                 Lookup::Request => None,
@@ -84,7 +83,7 @@ impl WorkloadIdentityCredential {
         let claims = claims_to_send(options.claims.as_deref(), cae)?;
         let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
         let query = TokenQuery {
-            tenant_id,
+            tenant_id: other_tenant.unwrap_or(&self.settings.tenant_id),
             scopes,
             claims: claims.as_deref(),
             known_tokens: &known_tokens,
@@ -93,7 +92,7 @@ impl WorkloadIdentityCredential {
         match exchange(&self.settings, &mut self.token_file, &query, platform) {
             Ok(token) => {
                 if !challenged {
-                    let key = CacheKey::new(tenant_id, scopes, cae);
+                    let key = CacheKey::new(other_tenant, scopes, cae);
                     self.cache.insert(key, token.clone());
                 }
                 Ok(token)

@@ -12,7 +12,7 @@
 
 extern crate alloc;
 // Native builds (unit tests, the hosts' rlib, fuzzing, the cdylib cargo also makes) link std for
-// its allocator and panic handler; the component has its own (`component::runtime`).
+// its allocator and panic handler; the component has its own (`heap`, `component::runtime`).
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
@@ -32,6 +32,7 @@ pub mod credential;
 pub mod error;
 pub mod exchange;
 pub mod form;
+pub mod heap;
 pub mod hints;
 pub mod http_date;
 pub mod json;
@@ -42,6 +43,7 @@ pub mod retry;
 pub mod scopes;
 pub mod settings;
 pub mod tenant;
+pub mod text;
 pub mod token_file;
 pub mod token_request;
 pub mod token_response;

@@ -3,6 +3,7 @@
 //! does for C and std programs: the preopen with the longest matching name wins.
 
 use crate::prelude::*;
+use crate::text::join;
 
 /// The file inside a preopen: the preopen's index and the path relative to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub fn locate<'a>(path: &str, preopens: impl IntoIterator<Item = &'a str>) -> Op
             relative: if inside.is_empty() {
                 ".".to_owned()
             } else {
-                inside.join("/")
+                join(inside, "/")
             },
         }
     })

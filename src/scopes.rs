@@ -1,6 +1,7 @@
 //! Scopes as get-token receives them.
 
 use crate::prelude::*;
+use crate::text::escaped;
 
 use crate::error::CredentialError;
 
@@ -17,7 +18,7 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), CredentialError> {
             return Err(CredentialError::InvalidArgument(format!(
                 "invalid scope '{}': a scope is non-empty and has no whitespace or control \
                  characters, e.g. \"https://vault.azure.net/.default\"",
-                scope.escape_default()
+                escaped(scope)
             )));
         }
     }

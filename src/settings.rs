@@ -1,6 +1,7 @@
 //! Resolves a credential's settings: explicit options first, then the environment.
 
 use crate::prelude::*;
+use crate::text::join;
 
 use crate::authority::{Authority, DEFAULT_AUTHORITY_HOST};
 use crate::error::CredentialError;
@@ -81,7 +82,7 @@ impl Settings {
             problems.push(format!(
                 "missing required settings: {}. On AKS these variables are injected into pods \
                  labelled azure.workload.identity/use=true; elsewhere set them or pass the options",
-                missing.join(", ")
+                join(&missing, ", ")
             ));
         }
         if let Some(tenant) = &tenant_id
@@ -111,7 +112,7 @@ impl Settings {
         else {
             return Err(CredentialError::Unavailable(format!(
                 "WorkloadIdentityCredential: {}",
-                problems.join("; ")
+                join(&problems, "; ")
             )));
         };
 
@@ -178,7 +179,7 @@ fn token_proxy(env: impl Fn(&str) -> Option<String>) -> Result<Option<Authority>
         None => Err(format!(
             "{AZURE_KUBERNETES_TOKEN_PROXY} is not set but other custom endpoint-related \
              environment variables are present ({}); set the proxy endpoint or remove them",
-            tls_settings.join(", ")
+            join(&tls_settings, ", ")
         )),
     }
 }

@@ -1,6 +1,7 @@
 //! Tenant ids: what a valid one looks like, and which tenant one get-token call may use.
 
 use crate::prelude::*;
+use crate::text::escaped;
 
 use crate::error::CredentialError;
 use crate::settings::{AZURE_ADDITIONALLY_ALLOWED_TENANTS, Settings};
@@ -18,22 +19,23 @@ pub fn validate_tenant_id(tenant: &str) -> Result<(), String> {
         Err(format!(
             "invalid tenant id '{}': use the directory's GUID or domain name (ASCII letters, \
              digits, '.' and '-' only)",
-            tenant.escape_default()
+            escaped(tenant)
         ))
     }
 }
 
-/// The tenant a get-token call is served from: the credential's own unless the caller asks for
-/// another that the settings allow.
+/// The tenant a get-token call is served from: `None` for the credential's own (the usual
+/// case, which the cache then recognises without comparing names), or another that the caller
+/// asked for and the settings allow.
 pub fn tenant_for_request<'a>(
-    settings: &'a Settings,
+    settings: &Settings,
     requested: Option<&'a str>,
-) -> Result<&'a str, CredentialError> {
+) -> Result<Option<&'a str>, CredentialError> {
     let Some(requested) = requested.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(&settings.tenant_id);
+        return Ok(None);
     };
     if settings.multitenant_disabled || requested.eq_ignore_ascii_case(&settings.tenant_id) {
-        return Ok(&settings.tenant_id);
+        return Ok(None);
     }
     validate_tenant_id(requested).map_err(CredentialError::InvalidArgument)?;
     let allowed = settings
@@ -41,7 +43,7 @@ pub fn tenant_for_request<'a>(
         .iter()
         .any(|tenant| tenant == "*" || tenant.eq_ignore_ascii_case(requested));
     if allowed {
-        Ok(requested)
+        Ok(Some(requested))
     } else {
         Err(CredentialError::InvalidArgument(format!(
             "the credential is configured for tenant '{}' and may not request tokens from tenant \
@@ -85,9 +87,9 @@ mod tests {
     #[test]
     fn no_requested_tenant_or_the_same_one_uses_the_configured_tenant() {
         let settings = settings(&[], false);
-        assert_eq!(tenant_for_request(&settings, None).unwrap(), "home");
-        assert_eq!(tenant_for_request(&settings, Some("HOME")).unwrap(), "home");
-        assert_eq!(tenant_for_request(&settings, Some(" ")).unwrap(), "home");
+        assert_eq!(tenant_for_request(&settings, None).unwrap(), None);
+        assert_eq!(tenant_for_request(&settings, Some("HOME")).unwrap(), None);
+        assert_eq!(tenant_for_request(&settings, Some(" ")).unwrap(), None);
     }
 
     #[test]
@@ -109,11 +111,11 @@ mod tests {
     fn listed_or_wildcard_tenants_are_allowed() {
         assert_eq!(
             tenant_for_request(&settings(&["Friend"], false), Some("friend")).unwrap(),
-            "friend"
+            Some("friend")
         );
         assert_eq!(
             tenant_for_request(&settings(&["*"], false), Some("anyone")).unwrap(),
-            "anyone"
+            Some("anyone")
         );
     }
 
@@ -121,7 +123,7 @@ mod tests {
     fn disabled_multitenant_auth_ignores_the_requested_tenant() {
         assert_eq!(
             tenant_for_request(&settings(&[], true), Some("stranger")).unwrap(),
-            "home"
+            None
         );
     }
 

@@ -1,6 +1,7 @@
 //! The federated token file: the Kubernetes service-account token used as client assertion.
 
 use crate::prelude::*;
+use crate::text::join;
 
 use crate::error::CredentialError;
 use crate::platform::{FileReadError, MAX_TOKEN_FILE_BYTES, Platform};
@@ -105,7 +106,7 @@ fn unreadable(path: &str, error: &FileReadError) -> CredentialError {
         }
         FileReadError::NotPreopened(granted) => format!(
             "no directory the host granted holds it; granted: '{}'",
-            granted.join("', '")
+            join(granted, "', '")
         ),
         FileReadError::Other(description) => description.clone(),
     };

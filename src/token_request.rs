@@ -1,6 +1,7 @@
 //! The token request of the client-credentials flow with a federated client assertion.
 
 use crate::prelude::*;
+use crate::text::join;
 
 use crate::form;
 use crate::platform::{HttpRequest, Timeouts};
@@ -25,7 +26,7 @@ impl TokenRequest<'_> {
     /// `POST https://{host}{path}` with the url-encoded form, bounded by `timeouts` and
     /// `deadline` (monotonic nanoseconds).
     pub fn to_http(&self, timeouts: Timeouts, deadline: u64) -> HttpRequest {
-        let scope = self.scopes.join(" ");
+        let scope = join(self.scopes, " ");
         let mut fields = vec![
             ("client_assertion", self.assertion),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),

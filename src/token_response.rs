@@ -2,6 +2,7 @@
 //! what Entra said, in fields and in words.
 
 use crate::prelude::*;
+use crate::text::join;
 
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError, redact};
 use crate::hints::likely_cause;
@@ -142,7 +143,7 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let collapsed = printable.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed = join(&printable.split_whitespace().collect::<Vec<_>>(), " ");
     match collapsed.char_indices().nth(EXCERPT_CHARS) {
         Some((cut, _)) => format!("{}…", &collapsed[..cut]),
         None => collapsed,

@@ -33,13 +33,12 @@ impl Guest for Component {
         scopes: Vec<String>,
         options: TokenRequestOptions,
     ) -> Result<AccessToken, CredentialError> {
-        ENVIRONMENT_CREDENTIAL.with_borrow_mut(|slot| {
-            let credential = match slot {
-                Some(credential) => credential,
-                None => slot.insert(create(&settings::WorkloadIdentityOptions::default())?),
-            };
-            get_token(credential, scopes, options)
-        })
+        let mut slot = ENVIRONMENT_CREDENTIAL.try_borrow_mut().ok_or_else(in_use)?;
+        let credential = match &mut *slot {
+            Some(credential) => credential,
+            None => slot.insert(create(&settings::WorkloadIdentityOptions::default())?),
+        };
+        get_token(credential, scopes, options)
     }
 }
 
@@ -63,12 +62,24 @@ impl GuestWorkloadIdentityCredential for CredentialResource {
         scopes: Vec<String>,
         options: TokenRequestOptions,
     ) -> Result<AccessToken, CredentialError> {
-        get_token(&mut self.0.borrow_mut(), scopes, options)
+        let mut credential = self.0.try_borrow_mut().map_err(|_| in_use())?;
+        get_token(&mut credential, scopes, options)
     }
 
     fn close(&self) {
-        self.0.borrow_mut().close();
+        // A close that finds the credential busy cannot happen (see `in_use`); if it did, the
+        // credential would simply stay open.
+        if let Ok(mut credential) = self.0.try_borrow_mut() {
+            credential.close();
+        }
     }
+}
+
+/// The component model does not let a call re-enter an instance that is already running one,
+/// so a credential is never found busy; should a host manage it anyway, the caller gets an
+/// error rather than a trap.
+fn in_use() -> CredentialError {
+    CredentialError::Unavailable("the credential is busy with another call".into())
 }
 
 fn create(

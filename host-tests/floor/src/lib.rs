@@ -8,7 +8,8 @@
 //! - the free `get-token` makes one POST through wasi:http to `BENCH_AUTHORITY` and reads the
 //!   whole answer, without parsing it: a cache miss with no file, no form and no JSON.
 //!
-//! Like the credential it is `no_std` with dlmalloc, so the two differ only in their work.
+//! Like the credential it is `no_std` with the credential's allocator (`src/heap.rs`, included
+//! below), so the two differ only in their work.
 
 // Natively (cargo test --workspace builds every member) the crate is empty.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -114,48 +115,9 @@ impl GuestWorkloadIdentityCredential for StoredToken {
 
 export!(Floor);
 
-// What std would provide, as in the credential's `component::runtime`.
-
-#[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
-#[link(name = "c")]
-unsafe extern "C" {}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-/// The canonical ABI's allocator (see the credential's `component::runtime`).
-///
-/// # Safety
-/// Called by the host under the canonical ABI's contract.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn cabi_realloc(
-    old_ptr: *mut u8,
-    old_len: usize,
-    align: usize,
-    new_len: usize,
-) -> *mut u8 {
-    use alloc::alloc::{Layout, alloc, realloc};
-    if new_len == 0 {
-        return align as *mut u8;
-    }
-    // SAFETY: the ABI contract above.
-    let ptr = unsafe {
-        if old_len == 0 {
-            alloc(Layout::from_size_align_unchecked(new_len, align))
-        } else {
-            realloc(
-                old_ptr,
-                Layout::from_size_align_unchecked(old_len, align),
-                new_len,
-            )
-        }
-    };
-    if ptr.is_null() {
-        core::arch::wasm32::unreachable()
-    }
-    ptr
-}
+// What std would provide: the credential's own allocator, panic handler and `cabi_realloc`.
+#[path = "../../../src/heap.rs"]
+mod heap;
+#[allow(dead_code)] // the floor keeps no instance state
+#[path = "../../../src/component/runtime.rs"]
+mod runtime;

@@ -62,6 +62,22 @@ fn main() -> wasmtime::Result<()> {
         floor: load(env!("BENCH_FLOOR_COMPONENT"))?,
     };
 
+    // `--hits <credential|floor> <n>`: n cache hits on one component and nothing else, for
+    // instruction counts: run under `BENCH_NO_POOLING=1 valgrind --tool=callgrind` with two values of n, and the
+    // difference of the totals divided by the difference of n is the instructions of one hit.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|arg| arg == "--hits") {
+        let component = match args.get(at + 1).map(String::as_str) {
+            Some("floor") => &bench.floor,
+            _ => &bench.credential,
+        };
+        let calls = args
+            .get(at + 2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
+        bench.hits(component, calls)?;
+        return Ok(());
+    }
     // `--hit-only`: just the cache-hit loops, for profiling them.
     if std::env::args().any(|arg| arg == "--hit-only") {
         print_table(&[bench.cache_hit(plan)?], quick);
@@ -91,9 +107,12 @@ fn load(path: &str) -> wasmtime::Result<CredentialComponent> {
     if std::env::var_os("BENCH_PERF_MAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(
-        PoolingAllocationConfig::default(),
-    ));
+    // Valgrind cannot reserve the pool's address space; the hit counts do not need it.
+    if std::env::var_os("BENCH_NO_POOLING").is_none() {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(
+            PoolingAllocationConfig::default(),
+        ));
+    }
     CredentialComponent::load_with(path, &config)
 }
 
@@ -165,6 +184,19 @@ impl Bench {
             ours,
             floor,
         ))
+    }
+
+    fn hits(&self, component: &CredentialComponent, calls: usize) -> wasmtime::Result<()> {
+        let scopes = vec![SCOPE.to_owned()];
+        let mut instance = self.instance(component)?;
+        let credential = created(instance.create(&credential_options())?)?;
+        for _ in 0..=calls {
+            check_token(
+                &instance.get_token_owned(credential, &scopes, &options())?,
+                &self.token,
+            )?;
+        }
+        Ok(())
     }
 
     fn cache_miss(&self, plan: &Plan) -> wasmtime::Result<Row> {

@@ -1,0 +1,53 @@
+//! Small text helpers for messages, written here because the standard ones cost the component
+//! more than they do: `join` is instantiated per element type at 1.4 KB each, and
+//! `escape_default`'s formatting is another 1.3 KB.
+
+use crate::prelude::*;
+use core::fmt::Write;
+
+/// `parts` joined by `separator`.
+pub fn join<S: AsRef<str>>(parts: &[S], separator: &str) -> String {
+    let mut joined = String::new();
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            joined.push_str(separator);
+        }
+        joined.push_str(part.as_ref());
+    }
+    joined
+}
+
+/// `text` for a message: printable ASCII as is, everything else (control characters, tabs, line
+/// breaks, non-ASCII) as `\u{…}`, so that the reader sees exactly what was given.
+pub fn escaped(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == ' ' || c.is_ascii_graphic() {
+            shown.push(c);
+        } else {
+            let _ = write!(shown, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_puts_the_separator_between_parts_only() {
+        assert_eq!(join(&["a", "b", "c"], ", "), "a, b, c");
+        assert_eq!(join(&[String::from("one")], "; "), "one");
+        assert_eq!(join::<&str>(&[], " "), "");
+    }
+
+    #[test]
+    fn escaped_shows_what_is_not_printable_ascii() {
+        assert_eq!(
+            escaped("https://vault.azure.net/.default"),
+            "https://vault.azure.net/.default"
+        );
+        assert_eq!(escaped("a b\tc\nd\u{0}é"), "a b\\u{9}c\\u{a}d\\u{0}\\u{e9}");
+    }
+}
