@@ -36,6 +36,7 @@ pub mod heap;
 pub mod hints;
 pub mod http_date;
 pub mod json;
+pub mod mem;
 pub mod platform;
 pub mod preopens;
 pub mod request_id;

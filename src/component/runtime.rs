@@ -64,8 +64,8 @@ unsafe impl GlobalAlloc for ComponentAllocator {
     }
 }
 
-// memcpy, memcmp and the like come from the target's wasi-libc, as they do under std; the linker
-// takes only those objects from it, none that import WASI interfaces.
+// memcpy and the like come from the target's wasi-libc, as they do under std (memcmp is
+// `crate::mem`'s); the linker takes only those objects from it, none that import WASI interfaces.
 #[link(name = "c")]
 unsafe extern "C" {}
 

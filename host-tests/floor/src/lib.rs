@@ -115,9 +115,12 @@ impl GuestWorkloadIdentityCredential for StoredToken {
 
 export!(Floor);
 
-// What std would provide: the credential's own allocator, panic handler and `cabi_realloc`.
+// What std would provide: the credential's own allocator, `memcmp`, panic handler and
+// `cabi_realloc`.
 #[path = "../../../src/heap.rs"]
 mod heap;
+#[path = "../../../src/mem.rs"]
+mod mem;
 #[allow(dead_code)] // the floor keeps no instance state
 #[path = "../../../src/component/runtime.rs"]
 mod runtime;
