@@ -142,15 +142,14 @@ impl WasiHttpView for HostState {
 
 struct TransportHooks(Transport);
 
-/// What a wasi:http send hook returns: the response, and a future reporting body errors.
-pub(crate) type ResponseFuture = Box<
-    dyn Future<
-            Output = wasmtime_wasi_http::Result<(
-                http::Response<WasiBody>,
-                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-            )>,
-        > + Send,
->;
+/// What a wasi:http send hook resolves to: the response, and a future reporting body errors.
+pub type SentResponse = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+);
+
+/// What a wasi:http send hook returns.
+pub type ResponseFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<SentResponse>> + Send>;
 
 impl WasiHttpHooks for TransportHooks {
     fn send_request(

@@ -1,7 +1,7 @@
 //! A fake Microsoft Entra token endpoint. It sees the request exactly as the component's
 //! wasi:http call produced it, records it, checks it the way Entra does, and answers in kind.
 
-use crate::embedding::ResponseFuture;
+use crate::embedding::{ResponseFuture, SentResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::collections::VecDeque;
@@ -19,13 +19,52 @@ pub struct RecordedRequest {
     pub url: String,
     /// Lowercase names, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// The decoded form, in order.
+    /// The decoded form, in order (empty unless the body is a form).
     pub form: Vec<(String, String)>,
+    /// The body as text (lossy).
+    pub body: String,
     /// The timeouts the component set on the request (wasi:http request-options).
     pub options: Option<RequestOptions>,
 }
 
 impl RecordedRequest {
+    /// Reads a request the way wasmtime-wasi-http hands it to a send hook.
+    pub async fn read(
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> wasmtime_wasi_http::Result<RecordedRequest> {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(RecordedRequest {
+            method: parts.method.to_string(),
+            url: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            form: form_urlencoded::parse(&body)
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            options,
+        })
+    }
+
+    /// Every value of the header `name`, in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -71,6 +110,28 @@ impl FakeResponse {
     pub fn with_header(mut self, name: &str, value: &str) -> FakeResponse {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// The response as a send hook returns it, with a body that ends without error.
+    pub fn into_sent(self) -> SentResponse {
+        let mut response = http::Response::builder()
+            .status(self.status)
+            .header("content-type", self.content_type)
+            .header("x-ms-request-id", "00000000-0000-0000-0000-0000000000aa");
+        for (name, value) in &self.headers {
+            response = response.header(name, value);
+        }
+        let response = response
+            .body(
+                Full::new(Bytes::from(self.body))
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .expect("a valid fake response");
+        (
+            response,
+            Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+        )
     }
 }
 
@@ -130,54 +191,19 @@ impl FakeEntra {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn answer(
+    /// Answers one request as Entra would, or as scripted: the wasi:http send hook's work.
+    pub fn answer(
         &self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> ResponseFuture {
         let fake = self.clone();
         Box::new(async move {
-            let (parts, body) = request.into_parts();
-            let body = body.collect().await?.to_bytes();
-            let recorded = RecordedRequest {
-                method: parts.method.to_string(),
-                url: parts.uri.to_string(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(name, value)| {
-                        (
-                            name.as_str().to_owned(),
-                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
-                form: form_urlencoded::parse(&body)
-                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                    .collect(),
-                options,
-            };
-            let Some(answer) = fake.respond(recorded) else {
-                return Err(wasmtime_wasi_http::Error::ConnectionRefused);
-            };
-            let mut response = http::Response::builder()
-                .status(answer.status)
-                .header("content-type", answer.content_type)
-                .header("x-ms-request-id", "00000000-0000-0000-0000-0000000000aa");
-            for (name, value) in &answer.headers {
-                response = response.header(name, value);
+            let recorded = RecordedRequest::read(request, options).await?;
+            match fake.respond(recorded) {
+                Some(answer) => Ok(answer.into_sent()),
+                None => Err(wasmtime_wasi_http::Error::ConnectionRefused),
             }
-            let response = response
-                .body(
-                    Full::new(Bytes::from(answer.body))
-                        .map_err(|never| match never {})
-                        .boxed_unsync(),
-                )
-                .expect("a valid fake response");
-            Ok((
-                response,
-                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
-            ))
         })
     }
 

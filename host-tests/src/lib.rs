@@ -17,7 +17,8 @@ pub use embedding::types::{
     AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
 };
 pub use embedding::{
-    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
+    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, ResponseFuture,
+    SentResponse, Transport,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
 pub use local_server::{LocalServer, ServerAnswer};

@@ -1,0 +1,139 @@
+//! What the middleware does with one outgoing request, decided from its parts alone.
+
+use crate::rules::Rules;
+
+/// The parts of an outgoing request the decision depends on.
+pub struct RequestFacts<'a> {
+    /// `https`, `http`, or another scheme; `None` when the app set none (wasi:http then uses
+    /// https).
+    pub scheme: Option<&'a str>,
+    pub authority: Option<&'a str>,
+    pub has_authorization: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision<'r> {
+    /// Forward the request as it is.
+    PassThrough,
+    /// Forward a copy with `Authorization: Bearer` for this scope.
+    Authorize { scope: &'r str },
+    /// Fail the request with this message: sending it would leak a token or lose the body.
+    Refuse(String),
+}
+
+/// `app_holds_body` tells whether the app took the request's body, so will write one the
+/// middleware can never reach; it is asked last, only of a request that would be authorized.
+pub fn decide<'r>(
+    rules: &'r Rules,
+    request: &RequestFacts<'_>,
+    app_holds_body: impl FnOnce() -> bool,
+) -> Decision<'r> {
+    let Some(authority) = request.authority else {
+        return Decision::PassThrough;
+    };
+    let Some(scope) = rules.scope_for(authority) else {
+        return Decision::PassThrough;
+    };
+    // The app authorized this request itself (e.g. through `authorization-for`): never overwrite.
+    if request.has_authorization {
+        return Decision::PassThrough;
+    }
+    let scheme = request.scheme.unwrap_or("https");
+    if !scheme.eq_ignore_ascii_case("https") {
+        return Decision::Refuse(format!(
+            "bearer-middleware: refusing to send a bearer token for {scope} to {authority} over \
+             {scheme}; use https"
+        ));
+    }
+    if app_holds_body() {
+        return Decision::Refuse(format!(
+            "bearer-middleware: cannot authorize a request with a body to {authority}: WASI 0.2 \
+             request headers are immutable and the body stays with the app; set the \
+             Authorization header yourself from azure:bearer/bearer.authorization-for"
+        ));
+    }
+    Decision::Authorize { scope }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules::parse(Some("*.vault.azure.net=https://vault.azure.net/.default")).unwrap()
+    }
+
+    fn facts(authority: &str) -> RequestFacts<'_> {
+        RequestFacts {
+            scheme: Some("https"),
+            authority: Some(authority),
+            has_authorization: false,
+        }
+    }
+
+    #[test]
+    fn a_matching_https_request_without_a_body_is_authorized() {
+        let rules = rules();
+        let decision = decide(&rules, &facts("kv.vault.azure.net"), || false);
+        assert_eq!(
+            decision,
+            Decision::Authorize {
+                scope: "https://vault.azure.net/.default"
+            }
+        );
+        let no_scheme = RequestFacts {
+            scheme: None,
+            ..facts("kv.vault.azure.net")
+        };
+        assert!(matches!(
+            decide(&rules, &no_scheme, || false),
+            Decision::Authorize { .. }
+        ));
+    }
+
+    #[test]
+    fn other_hosts_and_requests_already_authorized_pass_untouched() {
+        let rules = rules();
+        let body_unasked = || panic!("the body is asked about only for a request to authorize");
+        assert_eq!(
+            decide(&rules, &facts("example.com"), body_unasked),
+            Decision::PassThrough
+        );
+        let authorized = RequestFacts {
+            has_authorization: true,
+            // Not even refused: the app chose its own header and transport.
+            scheme: Some("http"),
+            ..facts("kv.vault.azure.net")
+        };
+        assert_eq!(decide(&rules, &authorized, body_unasked), Decision::PassThrough);
+        let no_authority = RequestFacts {
+            authority: None,
+            ..facts("")
+        };
+        assert_eq!(
+            decide(&rules, &no_authority, body_unasked),
+            Decision::PassThrough
+        );
+    }
+
+    #[test]
+    fn a_token_is_never_sent_in_clear_text() {
+        let plain = RequestFacts {
+            scheme: Some("http"),
+            ..facts("kv.vault.azure.net")
+        };
+        let Decision::Refuse(message) = decide(&rules(), &plain, || false) else {
+            panic!("plain http was not refused")
+        };
+        assert!(message.contains("over http; use https"), "{message}");
+    }
+
+    #[test]
+    fn a_request_with_a_body_is_refused_with_the_way_out() {
+        let Decision::Refuse(message) = decide(&rules(), &facts("kv.vault.azure.net"), || true)
+        else {
+            panic!("a body the middleware cannot forward was not refused")
+        };
+        assert!(message.contains("authorization-for"), "{message}");
+    }
+}

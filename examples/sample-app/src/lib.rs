@@ -1,0 +1,180 @@
+//! A small WASI 0.2 app that fetches URLs through `wasi:http/outgoing-handler`, written the way
+//! an app behind the bearer middleware should be: it knows nothing of tokens for its GETs, asks
+//! `authorization-for` for requests with a body, and hands a 401's challenge to
+//! `answer-challenge`, sending the request once more when told to.
+
+#![cfg(target_arch = "wasm32")]
+
+wit_bindgen::generate!({
+    world: "azure:bearer/sample-app",
+    path: ["../../wit", "../bearer-middleware/wit"],
+    generate_all,
+});
+
+use azure::bearer::bearer;
+use exports::azure::bearer::app::{Fetched, Guest};
+use wasi::http::outgoing_handler::handle;
+use wasi::http::types::{Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+/// Responses past this are cut: the app reports on them, it does not store them.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+struct App;
+
+impl Guest for App {
+    fn fetch(
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    ) -> Result<Fetched, String> {
+        let target = Target::parse(&url)?;
+        let send = || send(&target, &headers, body.as_deref());
+        let first = send()?;
+        if first.status == 401
+            && let Some(challenge) = &first.www_authenticate
+            && bearer::answer_challenge(&target.authority, challenge)?
+        {
+            let second = send()?;
+            return Ok(second.fetched(2));
+        }
+        Ok(first.fetched(1))
+    }
+}
+
+struct Target {
+    scheme: Scheme,
+    authority: String,
+    path_with_query: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
+        let scheme = match scheme {
+            "https" => Scheme::Https,
+            "http" => Scheme::Http,
+            other => Scheme::Other(other.to_owned()),
+        };
+        let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+        Ok(Target {
+            scheme,
+            authority: authority.to_owned(),
+            path_with_query: path.to_owned(),
+        })
+    }
+}
+
+struct Response {
+    status: u16,
+    www_authenticate: Option<String>,
+    body: String,
+}
+
+impl Response {
+    fn fetched(self, attempts: u8) -> Fetched {
+        Fetched {
+            status: self.status,
+            body: self.body,
+            attempts,
+        }
+    }
+}
+
+fn send(
+    target: &Target,
+    extra_headers: &[(String, String)],
+    body: Option<&str>,
+) -> Result<Response, String> {
+    let headers = Fields::new();
+    for (name, value) in extra_headers {
+        append(&headers, name, value)?;
+    }
+    if let Some(body) = body {
+        // The middleware cannot rebuild a request with a body, so the app authorizes it itself.
+        let has_authorization = !headers.get("authorization").is_empty();
+        if !has_authorization
+            && let Some(authorization) = bearer::authorization_for(&target.authority)?
+        {
+            append(&headers, "authorization", &authorization)?;
+        }
+        append(&headers, "content-type", "text/plain")?;
+        append(&headers, "content-length", &body.len().to_string())?;
+    }
+    let request = OutgoingRequest::new(headers);
+    let method = if body.is_some() { Method::Put } else { Method::Get };
+    request.set_method(&method).map_err(|()| "bad method")?;
+    request
+        .set_scheme(Some(&target.scheme))
+        .map_err(|()| "bad scheme")?;
+    request
+        .set_authority(Some(&target.authority))
+        .map_err(|()| "bad authority")?;
+    request
+        .set_path_with_query(Some(&target.path_with_query))
+        .map_err(|()| "bad path")?;
+    let outgoing_body = match body {
+        Some(_) => Some(request.body().map_err(|()| "the request body was taken")?),
+        None => None,
+    };
+    let pending = handle(request, None).map_err(|e| format!("sending failed: {e:?}"))?;
+    if let (Some(outgoing_body), Some(body)) = (outgoing_body, body) {
+        write_body(outgoing_body, body.as_bytes())?;
+    }
+    pending.subscribe().block();
+    let response = pending
+        .get()
+        .ok_or("the response was not ready after waiting for it")?
+        .map_err(|()| "the response was already taken")?
+        .map_err(|e| format!("the request failed: {e:?}"))?;
+    read_response(response)
+}
+
+fn append(headers: &Fields, name: &str, value: &str) -> Result<(), String> {
+    headers
+        .append(name, value.as_bytes())
+        .map_err(|e| format!("header {name}: {e:?}"))
+}
+
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
+    {
+        let stream = body.write().map_err(|()| "the body stream was taken")?;
+        // blocking-write-and-flush takes at most 4096 bytes a call.
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("writing the body: {e:?}"))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| format!("finishing the body: {e:?}"))
+}
+
+fn read_response(response: IncomingResponse) -> Result<Response, String> {
+    let status = response.status();
+    let www_authenticate = response
+        .headers()
+        .get("www-authenticate")
+        .first()
+        .map(|value| String::from_utf8_lossy(value).into_owned());
+    let incoming = response.consume().map_err(|()| "the body was taken")?;
+    let mut body = Vec::new();
+    {
+        let stream = incoming.stream().map_err(|()| "the body stream was taken")?;
+        while body.len() < MAX_BODY_BYTES {
+            match stream.blocking_read((MAX_BODY_BYTES - body.len()) as u64) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(wasi::io::streams::StreamError::Closed) => break,
+                Err(e) => return Err(format!("reading the body: {e:?}")),
+            }
+        }
+    }
+    drop(incoming);
+    Ok(Response {
+        status,
+        www_authenticate,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+export!(App);

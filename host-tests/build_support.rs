@@ -1,0 +1,108 @@
+//! What the build scripts of host-tests and host-tests/composition share: building guest
+//! components for wasm32-wasip2 with the cargo that runs them, the way wasmtime's test-programs
+//! build their guests, so `cargo test` and `cargo run` are the whole story.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const TARGET: &str = "wasm32-wasip2";
+
+/// The workspace's target directory, as the cargo running the script uses it.
+pub fn target_dir(root: &Path) -> PathBuf {
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    if target_dir.is_relative() {
+        root.join(target_dir)
+    } else {
+        target_dir
+    }
+}
+
+/// Where guests are built: a target dir of their own, since the cargo running the script holds
+/// the lock on `target/<profile>`, which the guests' host tools (wit-bindgen's macro) would need
+/// too when that profile is release. Both scripts share it, so each guest is built once.
+pub fn build_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("component-build")
+}
+
+/// Builds the packages' release components into [`build_dir`].
+pub fn build_components(root: &Path, target_dir: &Path, packages: &[&str]) {
+    ensure_target_installed();
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["build", "--release", "--target", TARGET]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    let status = command
+        .arg("--target-dir")
+        .arg(build_dir(target_dir))
+        .status()
+        .expect("running cargo to build the components");
+    assert!(status.success(), "building {packages:?} failed: {status}");
+}
+
+/// The cargo running the script, without the settings that describe that host build.
+pub fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("CARGO_PRIMARY_PACKAGE")
+        .env_remove("CARGO_TARGET_DIR")
+        // Under `cargo clippy` these would lint the guests instead of building them.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR");
+    command
+}
+
+/// The built component `file`, copied to `target/wasm32-wasip2/release/` where the README's
+/// commands look for it, and handed to the crate as the environment variable `variable`.
+pub fn publish(target_dir: &Path, file: &str, variable: &str) -> PathBuf {
+    let built = build_dir(target_dir).join(TARGET).join("release").join(file);
+    let copy = release_dir(target_dir).join(file);
+    std::fs::create_dir_all(release_dir(target_dir))
+        .and_then(|()| std::fs::copy(&built, &copy))
+        .unwrap_or_else(|error| {
+            panic!("copying {} to {}: {error}", built.display(), copy.display())
+        });
+    println!("cargo:rustc-env={variable}={}", copy.display());
+    copy
+}
+
+pub fn release_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join(TARGET).join("release")
+}
+
+/// Cargo does not add a missing target by itself; rustup does, in a few seconds.
+fn ensure_target_installed() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let libdir = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    if libdir.as_deref().is_some_and(Path::is_dir) {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    let status = rustup
+        .status()
+        .unwrap_or_else(|error| panic!("running `rustup target add {TARGET}` failed: {error}"));
+    assert!(
+        status.success(),
+        "`rustup target add {TARGET}` failed: {status}"
+    );
+}
