@@ -7,6 +7,7 @@ mod configuration;
 mod errors;
 mod faults;
 mod interface;
+mod jco;
 mod proxy;
 mod refresh;
 mod retries;
