@@ -23,7 +23,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     let target_dir = build_support::target_dir(root);
-    build_support::build_components(root, &target_dir, &["azure-workload-identity", "bench-floor"]);
+    build_support::build_components(
+        root,
+        &target_dir,
+        &["azure-workload-identity", "bench-floor"],
+    );
     build_support::publish(
         &target_dir,
         "azure_workload_identity.wasm",

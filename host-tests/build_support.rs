@@ -66,7 +66,10 @@ pub fn cargo() -> Command {
 /// The built component `file`, copied to `target/wasm32-wasip2/release/` where the README's
 /// commands look for it, and handed to the crate as the environment variable `variable`.
 pub fn publish(target_dir: &Path, file: &str, variable: &str) -> PathBuf {
-    let built = build_dir(target_dir).join(TARGET).join("release").join(file);
+    let built = build_dir(target_dir)
+        .join(TARGET)
+        .join("release")
+        .join(file);
     let copy = release_dir(target_dir).join(file);
     std::fs::create_dir_all(release_dir(target_dir))
         .and_then(|()| std::fs::copy(&built, &copy))

@@ -58,7 +58,10 @@ fn main() {
     let composed = release.join("sample_app_with_bearer.wasm");
     plug(&wac, &app, &bearer, &composed);
     println!("cargo:rustc-env=BEARER_COMPOSITION={}", bearer.display());
-    println!("cargo:rustc-env=SAMPLE_APP_COMPOSITION={}", composed.display());
+    println!(
+        "cargo:rustc-env=SAMPLE_APP_COMPOSITION={}",
+        composed.display()
+    );
     println!("cargo:rustc-env=WAC_PATH={}", wac.display());
 }
 
@@ -102,7 +105,10 @@ fn wac(target_dir: &Path) -> PathBuf {
         .arg(tools.join("build"))
         .status()
         .expect("running cargo install wac-cli");
-    assert!(status.success(), "installing wac-cli {WAC_VERSION} failed: {status}");
+    assert!(
+        status.success(),
+        "installing wac-cli {WAC_VERSION} failed: {status}"
+    );
     installed
 }
 

@@ -49,9 +49,7 @@ fn parse_challenges(header: &str) -> Vec<Challenge<'_>> {
     let mut rest = header;
     loop {
         rest = rest.trim_start_matches([' ', '\t', ',']);
-        let end = rest
-            .find(|c: char| !is_token_char(c))
-            .unwrap_or(rest.len());
+        let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
         if end == 0 {
             return challenges;
         }
@@ -175,7 +173,9 @@ mod tests {
     fn a_401_that_is_not_a_claims_challenge_yields_nothing() {
         for header in [
             challenge(r#"error="invalid_token""#),
-            challenge(&format!(r#"error="invalid_token", claims="{CLAIMS_BASE64}""#)),
+            challenge(&format!(
+                r#"error="invalid_token", claims="{CLAIMS_BASE64}""#
+            )),
             challenge(r#"error="insufficient_claims""#),
             challenge(r#"error="insufficient_claims", claims="""#),
             format!(r#"PoP error="insufficient_claims", claims="{CLAIMS_BASE64}""#),
@@ -199,7 +199,11 @@ mod tests {
     #[test]
     fn malformed_claims_are_an_error_not_a_guess() {
         let not_base64 = challenge(r#"error="insufficient_claims", claims="*not base64*""#);
-        assert!(claims_challenge(&not_base64).unwrap_err().contains("not base64"));
+        assert!(
+            claims_challenge(&not_base64)
+                .unwrap_err()
+                .contains("not base64")
+        );
         // 0xff 0xfe is not UTF-8.
         let not_utf8 = challenge(r#"error="insufficient_claims", claims="//4=""#);
         assert!(claims_challenge(&not_utf8).unwrap_err().contains("UTF-8"));

@@ -14,10 +14,17 @@ pub struct ChallengedTokens {
 }
 
 impl ChallengedTokens {
-    pub fn keep(&mut self, scope: &str, authorization: String, expires_on: u64, refresh_on: Option<u64>) {
+    pub fn keep(
+        &mut self,
+        scope: &str,
+        authorization: String,
+        expires_on: u64,
+        refresh_on: Option<u64>,
+    ) {
         let use_until = refresh_on.unwrap_or(expires_on.saturating_sub(REFRESH_MARGIN_SECS));
         self.tokens.retain(|(s, _, _)| s != scope);
-        self.tokens.push((scope.to_owned(), authorization, use_until));
+        self.tokens
+            .push((scope.to_owned(), authorization, use_until));
     }
 
     /// The kept header for `scope`, dropping it once due: the credential then gets a fresh

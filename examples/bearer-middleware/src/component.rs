@@ -44,7 +44,9 @@ impl outgoing_handler::Guest for Middleware {
         let has_authorization = !headers.get("authorization").is_empty();
         drop(headers);
         let authorization = RULES.with(|rules| {
-            let rules = rules.as_ref().map_err(|message| internal(message.clone()))?;
+            let rules = rules
+                .as_ref()
+                .map_err(|message| internal(message.clone()))?;
             let facts = RequestFacts {
                 scheme: scheme.as_deref(),
                 authority: authority.as_deref(),
@@ -116,7 +118,9 @@ fn token(scope: &str, claims: Option<String>) -> Result<credential::AccessToken,
 /// The credential's error as one line; its messages never hold a secret.
 fn describe(scope: &str, error: CredentialError) -> String {
     let what = match error {
-        CredentialError::Unavailable(message) => format!("the credential is unavailable: {message}"),
+        CredentialError::Unavailable(message) => {
+            format!("the credential is unavailable: {message}")
+        }
         CredentialError::InvalidArgument(message) => format!("the request was refused: {message}"),
         CredentialError::AuthenticationFailed(failure) => {
             let mut text = format!("authentication failed: {}", failure.message);
@@ -137,8 +141,10 @@ fn with_authorization(request: OutgoingRequest, value: &str) -> Result<OutgoingR
         .map_err(|error| internal(format!("bearer-middleware: adding the header: {error:?}")))?;
     let copy = OutgoingRequest::new(headers);
     let refused = |part: &str| internal(format!("bearer-middleware: copying the request's {part}"));
-    copy.set_method(&request.method()).map_err(|()| refused("method"))?;
-    copy.set_scheme(request.scheme().as_ref()).map_err(|()| refused("scheme"))?;
+    copy.set_method(&request.method())
+        .map_err(|()| refused("method"))?;
+    copy.set_scheme(request.scheme().as_ref())
+        .map_err(|()| refused("scheme"))?;
     copy.set_authority(request.authority().as_deref())
         .map_err(|()| refused("authority"))?;
     copy.set_path_with_query(request.path_with_query().as_deref())

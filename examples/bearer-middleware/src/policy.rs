@@ -105,7 +105,10 @@ mod tests {
             scheme: Some("http"),
             ..facts("kv.vault.azure.net")
         };
-        assert_eq!(decide(&rules, &authorized, body_unasked), Decision::PassThrough);
+        assert_eq!(
+            decide(&rules, &authorized, body_unasked),
+            Decision::PassThrough
+        );
         let no_authority = RequestFacts {
             authority: None,
             ..facts("")

@@ -91,11 +91,9 @@ impl Rules {
 }
 
 fn parse_rule(entry: &str) -> Result<Rule, RulesError> {
-    let (pattern, scope) = entry.split_once('=').ok_or_else(|| {
-        RulesError(format!(
-            "`{entry}` has no `=`; write `host-pattern=scope`"
-        ))
-    })?;
+    let (pattern, scope) = entry
+        .split_once('=')
+        .ok_or_else(|| RulesError(format!("`{entry}` has no `=`; write `host-pattern=scope`")))?;
     let (pattern, scope) = (pattern.trim(), scope.trim());
     if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(RulesError(format!(
@@ -174,8 +172,16 @@ mod tests {
         assert_eq!(rules.scope_for("myvault.vault.azure.net"), Some(VAULT));
         assert_eq!(rules.scope_for("MyVault.Vault.Azure.NET:443"), Some(VAULT));
         assert_eq!(rules.scope_for("acct.blob.core.windows.net"), Some(STORAGE));
-        assert_eq!(rules.scope_for("vault.azure.net"), None, "the domain itself");
-        assert_eq!(rules.scope_for("evilvault.azure.net"), None, "not below the domain");
+        assert_eq!(
+            rules.scope_for("vault.azure.net"),
+            None,
+            "the domain itself"
+        );
+        assert_eq!(
+            rules.scope_for("evilvault.azure.net"),
+            None,
+            "not below the domain"
+        );
         assert_eq!(rules.scope_for("myvault.vault.azure.net.evil.com"), None);
         assert_eq!(rules.scope_for("example.com"), None);
     }

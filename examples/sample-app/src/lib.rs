@@ -103,7 +103,11 @@ fn send(
         append(&headers, "content-length", &body.len().to_string())?;
     }
     let request = OutgoingRequest::new(headers);
-    let method = if body.is_some() { Method::Put } else { Method::Get };
+    let method = if body.is_some() {
+        Method::Put
+    } else {
+        Method::Get
+    };
     request.set_method(&method).map_err(|()| "bad method")?;
     request
         .set_scheme(Some(&target.scheme))
@@ -160,7 +164,9 @@ fn read_response(response: IncomingResponse) -> Result<Response, String> {
     let incoming = response.consume().map_err(|()| "the body was taken")?;
     let mut body = Vec::new();
     {
-        let stream = incoming.stream().map_err(|()| "the body stream was taken")?;
+        let stream = incoming
+            .stream()
+            .map_err(|()| "the body stream was taken")?;
         while body.len() < MAX_BODY_BYTES {
             match stream.blocking_read((MAX_BODY_BYTES - body.len()) as u64) {
                 Ok(chunk) => body.extend_from_slice(&chunk),

@@ -97,7 +97,9 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
     // Once per credential lifetime: ~15 µs from an InstancePre.
     let mut store = Store::new(&engine, host_state()?);
     let identity = pre.instantiate(&mut store)?;
-    let api = identity.azure_identity_credential().workload_identity_credential();
+    let api = identity
+        .azure_identity_credential()
+        .workload_identity_credential();
     // Every option unset: each falls back to the AZURE_* variables granted above.
     let options = WorkloadIdentityOptions {
         tenant_id: None,
@@ -121,7 +123,12 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
     for round in ["first", "second"] {
         for scope in scopes {
             let started = Instant::now();
-            let result = api.call_get_token(&mut store, credential, &[scope.clone()], &request)?;
+            let result = api.call_get_token(
+                &mut store,
+                credential,
+                std::slice::from_ref(scope),
+                &request,
+            )?;
             let elapsed = started.elapsed();
             match result {
                 Ok(token) => println!(

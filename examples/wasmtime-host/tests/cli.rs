@@ -18,8 +18,15 @@ fn without_the_pods_variables_it_names_each_missing_one_and_fails() {
     let output = wasmtime_host(&[COMPONENT_PATH], &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("credential unavailable (no request was sent)"), "{stderr}");
-    for variable in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"] {
+    assert!(
+        stderr.contains("credential unavailable (no request was sent)"),
+        "{stderr}"
+    );
+    for variable in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ] {
         assert!(stderr.contains(variable), "{variable} not named: {stderr}");
     }
 }
@@ -31,13 +38,22 @@ fn a_missing_token_file_is_reported_before_any_request() {
         &[
             ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
             ("AZURE_CLIENT_ID", "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b"),
-            ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/azure-identity-token"),
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "/nonexistent/azure-identity-token",
+            ),
         ],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.starts_with("https://vault.azure.net/.default: credential unavailable"), "{stderr}");
-    assert!(stderr.contains("/nonexistent/azure-identity-token"), "{stderr}");
+    assert!(
+        stderr.starts_with("https://vault.azure.net/.default: credential unavailable"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/nonexistent/azure-identity-token"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -49,8 +65,9 @@ fn without_a_component_it_prints_its_usage() {
 
 #[test]
 fn an_unreachable_authority_is_reported_after_the_credentials_retries() {
-    let tokens = host_tests::TokenDirectory::with_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
-        .unwrap();
+    let tokens =
+        host_tests::TokenDirectory::with_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+            .unwrap();
     let token_file = tokens.path().join(host_tests::AKS_TOKEN_FILE_NAME);
     let output = wasmtime_host(
         &[COMPONENT_PATH],

@@ -10,11 +10,11 @@ use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, FakeResponse, TokenDi
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
-const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwOmFwcCJ9.c2lnbmF0dXJl";
+const ASSERTION: &str =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwOmFwcCJ9.c2lnbmF0dXJl";
 const VAULT: &str = "https://vault.azure.net/.default";
 const STORAGE: &str = "https://storage.azure.com/.default";
-const RULES: &str =
-    "*.vault.azure.net=https://vault.azure.net/.default; *.blob.core.windows.net=https://storage.azure.com/.default";
+const RULES: &str = "*.vault.azure.net=https://vault.azure.net/.default; *.blob.core.windows.net=https://storage.azure.com/.default";
 /// A Key Vault claims challenge; its `claims` decodes to
 /// `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`.
 const CHALLENGE: &str = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzI2MDc3NTk1In19fQ==""#;
@@ -89,7 +89,12 @@ impl App {
         self.upstream
             .requests()
             .iter()
-            .map(|r| r.header_values("authorization").iter().map(|v| v.to_string()).collect())
+            .map(|r| {
+                r.header_values("authorization")
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect()
+            })
             .collect()
     }
 }
@@ -101,7 +106,9 @@ fn bearer(n: u64) -> String {
 #[test]
 fn a_get_to_a_matching_host_carries_a_bearer_token_and_other_hosts_get_none() {
     let mut app = App::new();
-    let fetched = app.get("https://myvault.vault.azure.net/secrets/db?api-version=7.5").unwrap();
+    let fetched = app
+        .get("https://myvault.vault.azure.net/secrets/db?api-version=7.5")
+        .unwrap();
     assert_eq!((fetched.status, fetched.attempts), (200, 1));
     app.get("https://example.com/index.html").unwrap();
 
@@ -116,7 +123,11 @@ fn a_get_to_a_matching_host_carries_a_bearer_token_and_other_hosts_get_none() {
     assert_eq!(upstream[1].url, "https://example.com/index.html");
 
     let token_requests = app.entra.requests();
-    assert_eq!(token_requests.len(), 1, "one token, for the one matching request");
+    assert_eq!(
+        token_requests.len(),
+        1,
+        "one token, for the one matching request"
+    );
     assert_eq!(token_requests[0].field("scope"), Some(VAULT));
     assert_eq!(
         token_requests[0].url,
@@ -129,7 +140,8 @@ fn each_rule_gets_its_own_scope_and_tokens_are_reused_from_the_credential_cache(
     let mut app = App::new();
     for _ in 0..3 {
         app.get("https://a.vault.azure.net/keys").unwrap();
-        app.get("https://acct.blob.core.windows.net/c/blob").unwrap();
+        app.get("https://acct.blob.core.windows.net/c/blob")
+            .unwrap();
     }
     let scopes: Vec<_> = app
         .entra
@@ -138,7 +150,9 @@ fn each_rule_gets_its_own_scope_and_tokens_are_reused_from_the_credential_cache(
         .map(|r| r.field("scope").unwrap().to_owned())
         .collect();
     assert_eq!(scopes, [VAULT, STORAGE]);
-    let expected: Vec<Vec<String>> = (0..3).flat_map(|_| [vec![bearer(1)], vec![bearer(2)]]).collect();
+    let expected: Vec<Vec<String>> = (0..3)
+        .flat_map(|_| [vec![bearer(1)], vec![bearer(2)]])
+        .collect();
     assert_eq!(app.authorizations(), expected);
 }
 
@@ -151,7 +165,10 @@ fn an_authorization_header_the_app_set_is_never_overwritten() {
         None,
     )
     .unwrap();
-    assert_eq!(app.authorizations(), [vec!["Bearer the-apps-own".to_owned()]]);
+    assert_eq!(
+        app.authorizations(),
+        [vec!["Bearer the-apps-own".to_owned()]]
+    );
     assert!(app.entra.requests().is_empty(), "no token was needed");
 }
 
@@ -160,7 +177,11 @@ fn a_put_with_a_body_is_authorized_by_the_app_through_the_middleware_and_arrives
     let mut app = App::new();
     let body = "x".repeat(10_000);
     let fetched = app
-        .fetch("https://acct.blob.core.windows.net/c/blob", &[], Some(&body))
+        .fetch(
+            "https://acct.blob.core.windows.net/c/blob",
+            &[],
+            Some(&body),
+        )
         .unwrap();
     assert_eq!(fetched.status, 200);
     let upstream = app.upstream.requests();
@@ -173,19 +194,28 @@ fn a_put_with_a_body_is_authorized_by_the_app_through_the_middleware_and_arrives
 #[test]
 fn a_claims_challenge_is_answered_with_a_token_carrying_its_claims_then_sent_once_more() {
     let mut app = App::new();
-    app.get("https://myvault.vault.azure.net/secrets/db").unwrap();
+    app.get("https://myvault.vault.azure.net/secrets/db")
+        .unwrap();
     app.upstream.enqueue(
         FakeResponse::json(401, r#"{"error":{"code":"Unauthorized"}}"#)
             .with_header("www-authenticate", CHALLENGE),
     );
-    let fetched = app.get("https://myvault.vault.azure.net/secrets/db").unwrap();
+    let fetched = app
+        .get("https://myvault.vault.azure.net/secrets/db")
+        .unwrap();
     assert_eq!((fetched.status, fetched.attempts), (200, 2));
     // Later requests keep the token that satisfied the challenge, without asking Entra again.
-    app.get("https://myvault.vault.azure.net/secrets/other").unwrap();
+    app.get("https://myvault.vault.azure.net/secrets/other")
+        .unwrap();
 
     assert_eq!(
         app.authorizations(),
-        [vec![bearer(1)], vec![bearer(1)], vec![bearer(2)], vec![bearer(2)]]
+        [
+            vec![bearer(1)],
+            vec![bearer(1)],
+            vec![bearer(2)],
+            vec![bearer(2)]
+        ]
     );
     let token_requests = app.entra.requests();
     assert_eq!(token_requests.len(), 2);
@@ -195,18 +225,30 @@ fn a_claims_challenge_is_answered_with_a_token_carrying_its_claims_then_sent_onc
         Some(r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#)
     );
     let claims = token_requests[1].field("claims").expect("claims were sent");
-    assert!(claims.contains(r#""nbf":{"essential":true,"value":"1726077595"}"#), "{claims}");
-    assert!(claims.contains(r#""xms_cc":{"values":["CP1"]}"#), "CAE stays declared: {claims}");
+    assert!(
+        claims.contains(r#""nbf":{"essential":true,"value":"1726077595"}"#),
+        "{claims}"
+    );
+    assert!(
+        claims.contains(r#""xms_cc":{"values":["CP1"]}"#),
+        "CAE stays declared: {claims}"
+    );
 }
 
 #[test]
 fn a_401_that_is_not_a_claims_challenge_is_returned_as_it_came() {
     let mut app = App::new();
     app.upstream.enqueue(
-        FakeResponse::json(401, "denied").with_header("www-authenticate", r#"Bearer error="invalid_token""#),
+        FakeResponse::json(401, "denied")
+            .with_header("www-authenticate", r#"Bearer error="invalid_token""#),
     );
-    let fetched = app.get("https://myvault.vault.azure.net/secrets/db").unwrap();
-    assert_eq!((fetched.status, fetched.attempts, fetched.body.as_str()), (401, 1, "denied"));
+    let fetched = app
+        .get("https://myvault.vault.azure.net/secrets/db")
+        .unwrap();
+    assert_eq!(
+        (fetched.status, fetched.attempts, fetched.body.as_str()),
+        (401, 1, "denied")
+    );
     assert_eq!(app.upstream.requests().len(), 1);
     assert_eq!(app.entra.requests().len(), 1);
 }
@@ -214,7 +256,9 @@ fn a_401_that_is_not_a_claims_challenge_is_returned_as_it_came() {
 #[test]
 fn a_bearer_token_is_never_sent_over_plain_http() {
     let mut app = App::new();
-    let error = app.get("http://myvault.vault.azure.net/secrets/db").unwrap_err();
+    let error = app
+        .get("http://myvault.vault.azure.net/secrets/db")
+        .unwrap_err();
     assert!(error.contains("over http; use https"), "{error}");
     assert!(app.upstream.requests().is_empty());
     assert!(app.entra.requests().is_empty());
@@ -231,13 +275,25 @@ fn a_failed_token_request_fails_the_request_with_the_aadsts_reason_and_no_secret
             r#"{{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject. Trace ID: t Correlation ID: c","error_codes":[700213],"correlation_id":"7b3a0f4c-0000-4000-8000-000000000001","trace_id":"t","assertion":"{ASSERTION}"}}"#
         ),
     ));
-    let error = app.get("https://myvault.vault.azure.net/secrets/db").unwrap_err();
-    assert!(error.contains("no token for https://vault.azure.net/.default"), "{error}");
+    let error = app
+        .get("https://myvault.vault.azure.net/secrets/db")
+        .unwrap_err();
+    assert!(
+        error.contains("no token for https://vault.azure.net/.default"),
+        "{error}"
+    );
     assert!(error.contains("AADSTS700213"), "{error}");
-    assert!(error.contains("7b3a0f4c-0000-4000-8000-000000000001"), "{error}");
-    assert!(app.upstream.requests().is_empty(), "nothing was sent without its token");
+    assert!(
+        error.contains("7b3a0f4c-0000-4000-8000-000000000001"),
+        "{error}"
+    );
+    assert!(
+        app.upstream.requests().is_empty(),
+        "nothing was sent without its token"
+    );
     // The next request gets a token.
-    app.get("https://myvault.vault.azure.net/secrets/db").unwrap();
+    app.get("https://myvault.vault.azure.net/secrets/db")
+        .unwrap();
     assert_eq!(app.authorizations(), [vec![bearer(1)]]);
 }
 
@@ -247,7 +303,10 @@ fn without_rules_every_request_fails_saying_how_to_write_them() {
     for url in ["https://myvault.vault.azure.net/", "https://example.com/"] {
         let error = app.get(url).unwrap_err();
         assert!(error.contains("AZURE_BEARER_RULES: is not set"), "{error}");
-        assert!(error.contains("*.vault.azure.net=https://vault.azure.net/.default"), "{error}");
+        assert!(
+            error.contains("*.vault.azure.net=https://vault.azure.net/.default"),
+            "{error}"
+        );
     }
     assert!(app.upstream.requests().is_empty());
     let mut app = App::with_rules(Some("https://vault.azure.net=x"));
@@ -260,7 +319,10 @@ fn the_compositions_import_only_wasi_and_export_what_they_promise() {
     let app = Composition::shared().import_names();
     assert!(!app.is_empty());
     for name in &app {
-        assert!(name.starts_with("wasi:"), "the app composition imports {name}");
+        assert!(
+            name.starts_with("wasi:"),
+            "the app composition imports {name}"
+        );
     }
     assert!(app.contains(&"wasi:http/outgoing-handler@0.2.12".to_owned()));
     assert!(app.contains(&"wasi:filesystem/preopens@0.2.12".to_owned()));
@@ -268,6 +330,9 @@ fn the_compositions_import_only_wasi_and_export_what_they_promise() {
     let bearer = Composition::exports_of(BEARER_COMPOSITION).unwrap();
     assert_eq!(
         bearer,
-        ["wasi:http/outgoing-handler@0.2.12", "azure:bearer/bearer@0.1.0"]
+        [
+            "wasi:http/outgoing-handler@0.2.12",
+            "azure:bearer/bearer@0.1.0"
+        ]
     );
 }

@@ -16,7 +16,14 @@ const PINNED: [(&str, &str); 2] = [
 fn the_component_gets_tokens_under_node_through_jco_and_preview2_shim() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("jco");
     let node = run(Command::new("node").arg("--version"), "node --version");
-    let major: u32 = node.trim().trim_start_matches('v').split('.').next().unwrap().parse().unwrap();
+    let major: u32 = node
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(major >= 20, "Node.js 20 or later is needed, found {node}");
 
     let installed = PINNED.iter().all(|(package, version)| {
@@ -52,9 +59,9 @@ fn the_component_gets_tokens_under_node_through_jco_and_preview2_shim() {
 
 /// Runs `command`, failing the test with its output unless it succeeds; returns its stdout.
 fn run(command: &mut Command, what: &str) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("`{what}` could not start ({error}): is Node.js installed?"));
+    let output = command.output().unwrap_or_else(|error| {
+        panic!("`{what}` could not start ({error}): is Node.js installed?")
+    });
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
