@@ -31,6 +31,7 @@ fn main() {
         "rust-toolchain.toml",
         "examples/bearer-middleware",
         "examples/sample-app",
+        "examples/spin",
         "host-tests/build_support.rs",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
@@ -40,7 +41,12 @@ fn main() {
     build_support::build_components(
         root,
         &target_dir,
-        &["azure-workload-identity", "bearer-middleware", "sample-app"],
+        &[
+            "azure-workload-identity",
+            "bearer-middleware",
+            "sample-app",
+            "spin-key-vault",
+        ],
     );
     let credential = build_support::publish(
         &target_dir,
@@ -50,6 +56,7 @@ fn main() {
     let middleware =
         build_support::publish(&target_dir, "bearer_middleware.wasm", "BEARER_MIDDLEWARE");
     let app = build_support::publish(&target_dir, "sample_app.wasm", "SAMPLE_APP");
+    let spin_app = build_support::publish(&target_dir, "spin_key_vault.wasm", "SPIN_KEY_VAULT");
 
     let wac = wac(&target_dir);
     let release = build_support::release_dir(&target_dir);
@@ -57,6 +64,13 @@ fn main() {
     plug(&wac, &middleware, &credential, &bearer);
     let composed = release.join("sample_app_with_bearer.wasm");
     plug(&wac, &app, &bearer, &composed);
+    // What Spin does with the credential as a component dependency of the app.
+    let spin_composed = release.join("spin_key_vault_with_credential.wasm");
+    plug(&wac, &spin_app, &credential, &spin_composed);
+    println!(
+        "cargo:rustc-env=SPIN_APP_COMPOSITION={}",
+        spin_composed.display()
+    );
     println!("cargo:rustc-env=BEARER_COMPOSITION={}", bearer.display());
     println!(
         "cargo:rustc-env=SAMPLE_APP_COMPOSITION={}",

@@ -6,19 +6,27 @@
 // `Fetched` results carry the app's own error strings.
 #![allow(clippy::result_large_err)]
 
+use bytes::Bytes;
 use host_tests::{FakeEntra, FakeResponse, RecordedRequest, ResponseFuture};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
 use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
 /// `wac plug sample_app.wasm --plug bearer.wasm`, made by the build script.
 pub const SAMPLE_APP_COMPOSITION: &str = env!("SAMPLE_APP_COMPOSITION");
+/// `wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm`: what Spin makes of the
+/// example app and its component dependency.
+pub const SPIN_APP_COMPOSITION: &str = env!("SPIN_APP_COMPOSITION");
 /// `wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm`.
 pub const BEARER_COMPOSITION: &str = env!("BEARER_COMPOSITION");
 /// The host the fake Entra answers for; every other host is the fake upstream's.
@@ -134,6 +142,106 @@ pub struct Pod {
     pub upstream: FakeUpstream,
 }
 
+impl Pod {
+    fn into_host_state(self) -> Result<HostState> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&self.env);
+        for (host_dir, guest_path) in &self.preopens {
+            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
+        }
+        Ok(HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            router: Router {
+                entra: self.entra,
+                upstream: self.upstream,
+            },
+        })
+    }
+}
+
+/// A composition that is a wasi:http proxy (exports `wasi:http/incoming-handler`), served one
+/// request per instance, as Spin and `wasmtime serve` do.
+pub struct ProxyComposition {
+    engine: Engine,
+    pre: ProxyPre<HostState>,
+}
+
+/// What the proxy answered.
+#[derive(Debug)]
+pub struct Served {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl ProxyComposition {
+    /// The Spin example composed with the credential, compiled once per test process.
+    pub fn spin_app() -> &'static ProxyComposition {
+        static SHARED: OnceLock<ProxyComposition> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            ProxyComposition::load(SPIN_APP_COMPOSITION)
+                .unwrap_or_else(|error| panic!("loading {SPIN_APP_COMPOSITION}: {error:?}"))
+        })
+    }
+
+    pub fn load(path: &str) -> Result<ProxyComposition> {
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, path)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(ProxyComposition { engine, pre })
+    }
+
+    /// Serves one bodiless request in a fresh instance.
+    pub fn serve(&self, pod: Pod, method: &str, path: &str) -> Result<Served> {
+        let mut store = Store::new(&self.engine, pod.into_host_state()?);
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://localhost:3000{path}"))
+            .body(Empty::<Bytes>::new().map_err(|never| match never {}))?;
+        let request = store
+            .data_mut()
+            .http()
+            .new_incoming_request::<BoxBody<Bytes, ErrorCode>>(
+                Scheme::Http,
+                request.map(BodyExt::boxed),
+            )?;
+        let answered = Arc::new(Mutex::new(None));
+        let slot = answered.clone();
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam_from_callback(move |response| {
+                *slot.lock().unwrap() = Some(response);
+            })?;
+        let proxy = self.pre.instantiate(&mut store)?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, request, out)?;
+        let response = answered
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| wasmtime::format_err!("the app never set a response"))?
+            .map_err(|error| wasmtime::format_err!("the app answered an error: {error:?}"))?;
+        let (parts, body) = response.into_parts();
+        // The app wrote and finished its body before `handle` returned.
+        let body = wasmtime_wasi::runtime::in_tokio(body.collect())?.to_bytes();
+        Ok(Served {
+            status: parts.status.as_u16(),
+            content_type: parts
+                .headers
+                .get("content-type")
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
 impl Composition {
     /// The sample app composition, compiled once per test process.
     pub fn shared() -> &'static Composition {
@@ -179,21 +287,7 @@ impl Composition {
     }
 
     pub fn instantiate(&self, pod: Pod) -> Result<AppInstance> {
-        let mut wasi = WasiCtx::builder();
-        wasi.envs(&pod.env);
-        for (host_dir, guest_path) in &pod.preopens {
-            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
-        }
-        let state = HostState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            router: Router {
-                entra: pod.entra,
-                upstream: pod.upstream,
-            },
-        };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.engine, pod.into_host_state()?);
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(AppInstance { store, bindings })
     }

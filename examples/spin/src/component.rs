@@ -1,0 +1,175 @@
+//! The WASI layer: an incoming request in, one token and one outgoing request, a response out.
+
+use crate::routes::{
+    CredentialFailure, KEY_VAULT_NAME, KEY_VAULT_SCOPE, Route, credential_failure_status,
+    list_secrets_url, route,
+};
+
+wit_bindgen::generate!({
+    world: "azure:spin-example/key-vault-app",
+    path: ["../../wit", "wit"],
+    generate_all,
+});
+
+use azure::identity::credential;
+use azure::identity::types::{CredentialError, TokenRequestOptions};
+use exports::wasi::http::incoming_handler::Guest;
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+/// Key Vault pages its lists well below this; more is not a list worth forwarding.
+const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
+
+struct App;
+
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(status: u16, text: String) -> Answer {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: text.into_bytes(),
+        }
+    }
+}
+
+impl Guest for App {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let method = match request.method() {
+            Method::Get => "GET".to_owned(),
+            Method::Other(other) => other,
+            other => format!("{other:?}").to_ascii_uppercase(),
+        };
+        let path = request.path_with_query().unwrap_or_default();
+        drop(request);
+        let answer = match route(&method, &path) {
+            Route::ListSecrets => list_secrets(),
+            Route::MethodNotAllowed => Answer::text(405, "only GET /secrets is served\n".into()),
+            Route::NotFound => Answer::text(404, "GET /secrets lists the vault's secrets\n".into()),
+        };
+        respond(response_out, answer);
+    }
+}
+
+fn list_secrets() -> Answer {
+    let url = match list_secrets_url(std::env::var(KEY_VAULT_NAME).ok().as_deref()) {
+        Ok(url) => url,
+        Err(message) => return Answer::text(500, message + "\n"),
+    };
+    let options = TokenRequestOptions {
+        claims: None,
+        tenant_id: None,
+        enable_cae: false,
+    };
+    // The free get-token keeps one credential, and its cache, for the life of the instance.
+    let token = match credential::get_token(&[KEY_VAULT_SCOPE.to_owned()], &options) {
+        Ok(token) => token,
+        Err(error) => return credential_error(error),
+    };
+    match get(&url, &format!("{} {}", token.token_type, token.token)) {
+        Ok((status, body)) => Answer {
+            status,
+            content_type: "application/json; charset=utf-8",
+            body,
+        },
+        Err(message) => Answer::text(502, format!("{url}: {message}\n")),
+    }
+}
+
+/// The credential's error, which never holds a secret, as the response.
+fn credential_error(error: CredentialError) -> Answer {
+    let (failure, message) = match error {
+        CredentialError::Unavailable(message) => (CredentialFailure::Unavailable, message),
+        CredentialError::InvalidArgument(message) => (CredentialFailure::InvalidArgument, message),
+        CredentialError::AuthenticationFailed(failure) => (
+            CredentialFailure::AuthenticationFailed,
+            match failure.correlation_id {
+                Some(id) => format!("{} (correlation id {id})", failure.message),
+                None => failure.message,
+            },
+        ),
+    };
+    Answer::text(
+        credential_failure_status(failure),
+        format!("no token for {KEY_VAULT_SCOPE}: {message}\n"),
+    )
+}
+
+/// GETs an https URL with the header; returns the status and at most [`MAX_UPSTREAM_BODY`].
+fn get(url: &str, authorization: &str) -> Result<(u16, Vec<u8>), String> {
+    let rest = url.strip_prefix("https://").ok_or("not an https URL")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let headers = Fields::new();
+    headers
+        .append("authorization", authorization.as_bytes())
+        .map_err(|e| format!("{e:?}"))?;
+    let request = OutgoingRequest::new(headers);
+    request
+        .set_scheme(Some(&Scheme::Https))
+        .map_err(|()| "scheme")?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "authority")?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| "path")?;
+    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    pending.subscribe().block();
+    let response = pending
+        .get()
+        .ok_or("no response after waiting for it")?
+        .map_err(|()| "the response was taken")?
+        .map_err(|e| format!("the request failed: {e:?}"))?;
+    let status = response.status();
+    let body = response.consume().map_err(|()| "the body was taken")?;
+    let mut bytes = Vec::new();
+    {
+        let stream = body.stream().map_err(|()| "the body stream was taken")?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) if bytes.len() + chunk.len() <= MAX_UPSTREAM_BODY => {
+                    bytes.extend_from_slice(&chunk)
+                }
+                Ok(_) => {
+                    return Err(format!(
+                        "the answer is larger than {MAX_UPSTREAM_BODY} bytes"
+                    ));
+                }
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(format!("reading the answer: {e:?}")),
+            }
+        }
+    }
+    Ok((status, bytes))
+}
+
+fn respond(response_out: ResponseOutparam, answer: Answer) {
+    let headers = Fields::new();
+    let _ = headers.append("content-type", answer.content_type.as_bytes());
+    let _ = headers.append("content-length", answer.body.len().to_string().as_bytes());
+    let response = OutgoingResponse::new(headers);
+    let _ = response.set_status_code(answer.status);
+    let Ok(body) = response.body() else {
+        return;
+    };
+    ResponseOutparam::set(response_out, Ok(response));
+    if let Ok(stream) = body.write() {
+        for chunk in answer.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(body, None);
+}
+
+export!(App);
