@@ -22,6 +22,8 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
+/// The sample app alone, as built.
+pub const SAMPLE_APP: &str = env!("SAMPLE_APP");
 /// `wac plug sample_app.wasm --plug bearer.wasm`, made by the build script.
 pub const SAMPLE_APP_COMPOSITION: &str = env!("SAMPLE_APP_COMPOSITION");
 /// `wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm`: what Spin makes of the
@@ -253,11 +255,35 @@ impl Composition {
     }
 
     pub fn load(path: &str) -> Result<Composition> {
+        Composition::load_with(path, |_| Ok(()))
+    }
+
+    /// The sample app without the middleware: its requests go straight to the host, and the host
+    /// answers its `azure:bearer/bearer` calls with "no header, no challenge answered". The
+    /// benchmark's baseline.
+    pub fn app_alone() -> Result<Composition> {
+        Composition::load_with(SAMPLE_APP, |linker| {
+            let mut bearer = linker.instance("azure:bearer/bearer@0.1.0")?;
+            bearer.func_wrap("authorization-for", |_, (_,): (String,)| {
+                Ok((Ok::<Option<String>, String>(None),))
+            })?;
+            bearer.func_wrap("answer-challenge", |_, (_, _): (String, String)| {
+                Ok((Ok::<bool, String>(false),))
+            })?;
+            Ok(())
+        })
+    }
+
+    fn load_with(
+        path: &str,
+        link_more: impl FnOnce(&mut Linker<HostState>) -> Result<()>,
+    ) -> Result<Composition> {
         let engine = Engine::default();
         let component = Component::from_file(&engine, path)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        link_more(&mut linker)?;
         let pre = ComposedAppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Composition {
             engine,
