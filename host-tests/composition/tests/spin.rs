@@ -27,21 +27,30 @@ impl SpinPod {
         }
     }
 
+    /// Serves one request with spin.toml's `files` mount of the token directory.
     fn serve(&self, env: &[(&str, &str)], method: &str, path: &str) -> Served {
+        let grant = (self.tokens.path().to_owned(), AKS_TOKEN_DIR.to_owned());
+        self.serve_with_grants(vec![grant], env, method, path)
+    }
+
+    fn serve_with_grants(
+        &self,
+        preopens: Vec<(std::path::PathBuf, String)>,
+        env: &[(&str, &str)],
+        method: &str,
+        path: &str,
+    ) -> Served {
+        let pod = Pod {
+            env: env
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            preopens,
+            entra: self.entra.clone(),
+            upstream: self.upstream.clone(),
+        };
         let served = ProxyComposition::spin_app()
-            .serve(
-                Pod {
-                    env: env
-                        .iter()
-                        .map(|(n, v)| (n.to_string(), v.to_string()))
-                        .collect(),
-                    preopens: vec![(self.tokens.path().to_owned(), AKS_TOKEN_DIR.to_owned())],
-                    entra: self.entra.clone(),
-                    upstream: self.upstream.clone(),
-                },
-                method,
-                path,
-            )
+            .serve(pod, method, path)
             .expect("the app does not trap");
         for secret in [ASSERTION.to_owned(), FakeEntra::issued_token(1)] {
             assert!(
@@ -118,22 +127,8 @@ fn entras_refusal_is_a_502_with_the_aadsts_reason() {
 #[test]
 fn without_the_token_files_grant_the_answer_says_how_to_give_it() {
     let pod = SpinPod::new();
-    let served = ProxyComposition::spin_app()
-        .serve(
-            Pod {
-                env: SPIN_ENV
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-                // spin.toml without its `files` mount.
-                preopens: Vec::new(),
-                entra: pod.entra.clone(),
-                upstream: pod.upstream.clone(),
-            },
-            "GET",
-            "/secrets",
-        )
-        .unwrap();
+    // spin.toml without its `files` mount.
+    let served = pod.serve_with_grants(Vec::new(), &SPIN_ENV, "GET", "/secrets");
     assert_eq!(served.status, 500, "{}", served.body);
     assert!(
         served.body.contains("a Spin `files` mount"),

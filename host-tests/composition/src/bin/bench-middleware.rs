@@ -5,9 +5,11 @@
 //! cargo run --release -p composition-tests --bin bench-middleware
 //! ```
 //!
-//! Three instances fetch from an in-process upstream that answers at once, in alternating
+//! Four instances fetch from an in-process upstream that answers at once, in alternating
 //! batches so all three see the machine in the same state:
 //! - the sample app alone (its `azure:bearer/bearer` import answered by the host);
+//! - the sample app alone, sending the header the middleware would add (what carrying the
+//!   header costs, whoever adds it);
 //! - the composition, to a host no rule matches (the middleware forwards the request as it is);
 //! - the composition, to a Key Vault host (a token from the credential's cache, the request
 //!   rebuilt with the header).
@@ -22,10 +24,14 @@ use std::time::{Duration, Instant};
 const RULES: &str = "*.vault.azure.net=https://vault.azure.net/.default";
 const UNMATCHED: &str = "https://example.com/items/1";
 const MATCHED: &str = "https://myvault.vault.azure.net/secrets/db";
+const NO_HEADERS: &[(&str, &str)] = &[];
+/// What the middleware adds, for the app to send itself: the fake Entra's first token.
+const SAME_HEADER: &[(&str, &str)] = &[("authorization", "Bearer fake-access-token-1")];
 
 struct Variant {
     name: &'static str,
     url: &'static str,
+    headers: &'static [(&'static str, &'static str)],
     instance: AppInstance,
     samples: Vec<Duration>,
 }
@@ -54,22 +60,32 @@ fn main() -> wasmtime::Result<()> {
         (
             "app alone, straight to the host",
             UNMATCHED,
+            NO_HEADERS,
+            alone.instantiate(pod())?,
+        ),
+        (
+            "app alone, sending the same header itself",
+            MATCHED,
+            SAME_HEADER,
             alone.instantiate(pod())?,
         ),
         (
             "with the middleware, host matches no rule",
             UNMATCHED,
+            NO_HEADERS,
             composed.instantiate(pod())?,
         ),
         (
             "with the middleware, bearer header added",
             MATCHED,
+            NO_HEADERS,
             composed.instantiate(pod())?,
         ),
     ]
-    .map(|(name, url, instance)| Variant {
+    .map(|(name, url, headers, instance)| Variant {
         name,
         url,
+        headers,
         instance,
         samples: Vec::with_capacity(rounds * batch),
     });
@@ -119,7 +135,7 @@ fn main() -> wasmtime::Result<()> {
 fn fetch(variant: &mut Variant) -> wasmtime::Result<()> {
     let fetched = variant
         .instance
-        .fetch(variant.url, &[], None)?
+        .fetch(variant.url, variant.headers, None)?
         .map_err(|error| wasmtime::format_err!("{}: {error}", variant.name))?;
     assert_eq!(fetched.status, 200, "{}", variant.name);
     Ok(())
