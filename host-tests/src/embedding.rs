@@ -86,13 +86,40 @@ impl HostConfig {
     }
 }
 
-struct HostState {
+/// A store's data for a WASI 0.2 guest with wasi:http: its contexts and resources, where its
+/// requests go (`hooks`), and how large its memory grew. The credential's instances use it with
+/// a [`Transport`]; the composition tests with hooks of their own.
+pub struct WasiHost<H> {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    hooks: TransportHooks,
+    hooks: H,
     memory: MemoryWatch,
 }
+
+impl<H> WasiHost<H> {
+    pub fn new(wasi: WasiCtx, hooks: H) -> WasiHost<H> {
+        WasiHost {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks,
+            memory: MemoryWatch::default(),
+        }
+    }
+
+    /// Makes `store` record how large its linear memories grow.
+    pub fn watch_memory(store: &mut Store<WasiHost<H>>) {
+        store.limiter(|state| &mut state.memory);
+    }
+
+    /// The size of the largest linear memory the guest ever grew to, in bytes.
+    pub fn largest_memory_bytes(&self) -> usize {
+        self.memory.largest_bytes
+    }
+}
+
+type HostState = WasiHost<TransportHooks>;
 
 /// Allows every growth and remembers the largest linear memory asked for.
 #[derive(Default)]
@@ -121,7 +148,7 @@ impl wasmtime::ResourceLimiter for MemoryWatch {
     }
 }
 
-impl WasiView for HostState {
+impl<H: Send + 'static> WasiView for WasiHost<H> {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -130,7 +157,7 @@ impl WasiView for HostState {
     }
 }
 
-impl WasiHttpView for HostState {
+impl<H: WasiHttpHooks + 'static> WasiHttpView for WasiHost<H> {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
             ctx: &mut self.http,
@@ -265,16 +292,10 @@ impl CredentialComponent {
         }
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         wasi.stdout(output.clone()).stderr(output.clone());
-        let state = HostState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: TransportHooks(config.transport),
-            memory: MemoryWatch::default(),
-        };
+        let state = HostState::new(wasi.build(), TransportHooks(config.transport));
         let started = Instant::now();
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.memory);
+        HostState::watch_memory(&mut store);
         let bindings = self.pre.instantiate(&mut store)?;
         let instantiation = started.elapsed();
         let instance = CredentialInstance {
@@ -373,7 +394,7 @@ impl CredentialInstance {
 
     /// The size of the component's linear memory, in bytes (the largest it ever grew to).
     pub fn linear_memory_bytes(&self) -> usize {
-        self.store.data().memory.largest_bytes
+        self.store.data().largest_memory_bytes()
     }
 
     /// Everything the component wrote to stdout and stderr.

@@ -18,7 +18,7 @@ pub use embedding::types::{
 };
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, ResponseFuture,
-    SentResponse, Transport,
+    SentResponse, Transport, WasiHost,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
 pub use local_server::{LocalServer, ServerAnswer};

@@ -7,20 +7,18 @@
 #![allow(clippy::result_large_err)]
 
 use bytes::Bytes;
-use host_tests::{FakeEntra, FakeResponse, RecordedRequest, ResponseFuture};
+use host_tests::{FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx};
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
-use wasmtime_wasi_http::{
-    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
 /// The sample app alone, as built.
 pub const SAMPLE_APP: &str = env!("SAMPLE_APP");
@@ -102,31 +100,7 @@ impl WasiHttpHooks for Router {
     }
 }
 
-struct HostState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    router: Router,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.router,
-        }
-    }
-}
+type HostState = WasiHost<Router>;
 
 /// A compiled composition, ready to instantiate.
 pub struct Composition {
@@ -144,6 +118,16 @@ pub struct Pod {
     pub upstream: FakeUpstream,
 }
 
+/// The component at `path`, compiled, and a linker with WASI 0.2 and wasi:http.
+fn compile_and_link(path: &str) -> Result<(Engine, Component, Linker<HostState>)> {
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, path)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    Ok((engine, component, linker))
+}
+
 impl Pod {
     fn into_host_state(self) -> Result<HostState> {
         let mut wasi = WasiCtx::builder();
@@ -151,15 +135,11 @@ impl Pod {
         for (host_dir, guest_path) in &self.preopens {
             wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
         }
-        Ok(HostState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            router: Router {
-                entra: self.entra,
-                upstream: self.upstream,
-            },
-        })
+        let router = Router {
+            entra: self.entra,
+            upstream: self.upstream,
+        };
+        Ok(WasiHost::new(wasi.build(), router))
     }
 }
 
@@ -189,11 +169,7 @@ impl ProxyComposition {
     }
 
     pub fn load(path: &str) -> Result<ProxyComposition> {
-        let engine = Engine::default();
-        let component = Component::from_file(&engine, path)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let (engine, component, linker) = compile_and_link(path)?;
         let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
         Ok(ProxyComposition { engine, pre })
     }
@@ -278,11 +254,7 @@ impl Composition {
         path: &str,
         link_more: impl FnOnce(&mut Linker<HostState>) -> Result<()>,
     ) -> Result<Composition> {
-        let engine = Engine::default();
-        let component = Component::from_file(&engine, path)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let (engine, component, mut linker) = compile_and_link(path)?;
         link_more(&mut linker)?;
         let pre = ComposedAppPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Composition {

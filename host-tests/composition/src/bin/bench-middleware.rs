@@ -37,7 +37,17 @@ struct Variant {
 }
 
 fn main() -> wasmtime::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--calls K N`: only variant K (0-3), N requests after a warm-up, untimed: for callgrind,
+    // whose instruction counts do not depend on what else the machine is doing.
+    let calls = match args.iter().position(|a| a == "--calls") {
+        Some(i) => {
+            let number = |j: usize| args.get(i + j).and_then(|v| v.parse::<usize>().ok());
+            Some((number(1), number(2)))
+        }
+        None => None,
+    };
     let (rounds, batch) = if quick { (2, 20) } else { (40, 250) };
     let tokens = TokenDirectory::with_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2ln")?;
     let pod = || Pod {
@@ -89,6 +99,19 @@ fn main() -> wasmtime::Result<()> {
         instance,
         samples: Vec::with_capacity(rounds * batch),
     });
+    if let Some(only) = calls {
+        let (Some(k), Some(n)) = only else {
+            return Err(wasmtime::format_err!("usage: bench-middleware --calls K N"));
+        };
+        let variant = variants
+            .get_mut(k)
+            .ok_or_else(|| wasmtime::format_err!("variant {k} does not exist"))?;
+        for _ in 0..100 + n {
+            fetch(variant)?;
+        }
+        println!("{}: {} requests", variant.name, 100 + n);
+        return Ok(());
+    }
     for variant in &mut variants {
         for _ in 0..batch {
             fetch(variant)?;
