@@ -3,7 +3,7 @@
 //! [`challenge`](crate::challenge).
 
 use crate::challenge::claims_challenge;
-use crate::challenged::ChallengedTokens;
+use crate::kept_tokens::KeptTokens;
 use crate::policy::{Decision, RequestFacts, decide};
 use crate::rules::{AZURE_BEARER_RULES, Rules};
 use std::cell::RefCell;
@@ -21,7 +21,7 @@ use exports::azure::bearer::bearer;
 use exports::wasi::http::outgoing_handler;
 use wasi::http::outgoing_handler::handle as send;
 use wasi::http::types::{
-    ErrorCode, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme,
 };
 
 struct Middleware;
@@ -30,7 +30,7 @@ thread_local! {
     /// Read once per instance: the environment does not change under a running component.
     static RULES: Result<Rules, String> =
         Rules::parse(std::env::var(AZURE_BEARER_RULES).ok().as_deref()).map_err(|e| e.to_string());
-    static CHALLENGED: RefCell<ChallengedTokens> = RefCell::default();
+    static KEPT: RefCell<KeptTokens> = RefCell::default();
 }
 
 impl outgoing_handler::Guest for Middleware {
@@ -38,31 +38,54 @@ impl outgoing_handler::Guest for Middleware {
         request: OutgoingRequest,
         options: Option<RequestOptions>,
     ) -> Result<FutureIncomingResponse, ErrorCode> {
-        let scheme = request.scheme().map(scheme_name);
-        let authority = request.authority();
-        let headers = request.headers();
-        let has_authorization = !headers.get("authorization").is_empty();
-        drop(headers);
-        let authorization = RULES.with(|rules| {
+        RULES.with(|rules| {
             let rules = rules
                 .as_ref()
                 .map_err(|message| internal(message.clone()))?;
+            let authority = request.authority();
+            // Most of a proxy's requests go to hosts no rule names: one look, then forward.
+            if authority
+                .as_deref()
+                .and_then(|a| rules.scope_for(a))
+                .is_none()
+            {
+                return send(request, options);
+            }
+            let scheme = request.scheme();
+            let headers = request.headers();
             let facts = RequestFacts {
-                scheme: scheme.as_deref(),
+                scheme: scheme.as_ref().map(scheme_text),
                 authority: authority.as_deref(),
-                has_authorization,
+                has_authorization: !headers.get("authorization").is_empty(),
             };
             // Taking the body only tells whether the app took it first: the request is rebuilt.
             match decide(rules, &facts, || request.body().is_err()) {
-                Decision::PassThrough => Ok(None),
+                Decision::PassThrough => {
+                    drop(headers);
+                    send(request, options)
+                }
                 Decision::Refuse(message) => Err(internal(message)),
-                Decision::Authorize { scope } => authorization(scope).map(Some).map_err(internal),
+                Decision::Authorize { scope } => {
+                    let value = authorization(scope).map_err(internal)?;
+                    let copy = OutgoingRequest::new(with_header(&headers, &value)?);
+                    let refused = |part: &str| {
+                        internal(format!("bearer-middleware: copying the request's {part}"))
+                    };
+                    copy.set_method(&request.method())
+                        .map_err(|()| refused("method"))?;
+                    copy.set_scheme(scheme.as_ref())
+                        .map_err(|()| refused("scheme"))?;
+                    copy.set_authority(authority.as_deref())
+                        .map_err(|()| refused("authority"))?;
+                    copy.set_path_with_query(request.path_with_query().as_deref())
+                        .map_err(|()| refused("path"))?;
+                    // The original's headers are a child of it: dropped first.
+                    drop(headers);
+                    drop(request);
+                    send(copy, options)
+                }
             }
-        })?;
-        match authorization {
-            None => send(request, options),
-            Some(value) => send(with_authorization(request, &value)?, options),
-        }
+        })
     }
 }
 
@@ -82,27 +105,31 @@ impl bearer::Guest for Middleware {
             let Some(claims) = claims_challenge(&www_authenticate)? else {
                 return Ok(false);
             };
-            let token = token(scope, Some(claims))?;
-            let value = format!("{} {}", token.token_type, token.token);
-            CHALLENGED.with_borrow_mut(|kept| {
-                kept.keep(scope, value, token.expires_on, token.refresh_on)
-            });
+            keep(scope, token(scope, Some(claims))?);
             Ok(true)
         })
     }
 }
 
-/// The header value for `scope`: a token kept from a claims challenge, else the credential's
-/// (cached for its lifetime, so this is a lookup on all but the first request).
+/// The header value for `scope`: the kept one until its token is due, else the credential's
+/// token (from its cache on all but the first request), kept in turn.
 fn authorization(scope: &str) -> Result<String, String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    if let Some(kept) = CHALLENGED.with_borrow_mut(|kept| kept.get(scope, now).map(str::to_owned)) {
+    if let Some(kept) = KEPT.with_borrow_mut(|kept| kept.get(scope, now).map(str::to_owned)) {
         return Ok(kept);
     }
-    let token = token(scope, None)?;
-    Ok(format!("{} {}", token.token_type, token.token))
+    Ok(keep(scope, token(scope, None)?))
+}
+
+/// Keeps `token` as `scope`'s header value until it is due for refresh; returns the value.
+fn keep(scope: &str, token: credential::AccessToken) -> String {
+    let value = format!("{} {}", token.token_type, token.token);
+    KEPT.with_borrow_mut(|kept| {
+        kept.keep(scope, value.clone(), token.expires_on, token.refresh_on)
+    });
+    value
 }
 
 fn token(scope: &str, claims: Option<String>) -> Result<credential::AccessToken, String> {
@@ -133,29 +160,18 @@ fn describe(scope: &str, error: CredentialError) -> String {
     format!("bearer-middleware: no token for {scope}: {what}")
 }
 
-/// A copy of `request` with the header added: the original's headers are immutable.
-fn with_authorization(request: OutgoingRequest, value: &str) -> Result<OutgoingRequest, ErrorCode> {
-    let headers = request.headers().clone();
-    headers
-        .append("authorization", value.as_bytes())
+/// A mutable copy of `headers` with `authorization` added: a request's own are immutable.
+fn with_header(headers: &Fields, value: &str) -> Result<Fields, ErrorCode> {
+    let copy = headers.clone();
+    copy.append("authorization", value.as_bytes())
         .map_err(|error| internal(format!("bearer-middleware: adding the header: {error:?}")))?;
-    let copy = OutgoingRequest::new(headers);
-    let refused = |part: &str| internal(format!("bearer-middleware: copying the request's {part}"));
-    copy.set_method(&request.method())
-        .map_err(|()| refused("method"))?;
-    copy.set_scheme(request.scheme().as_ref())
-        .map_err(|()| refused("scheme"))?;
-    copy.set_authority(request.authority().as_deref())
-        .map_err(|()| refused("authority"))?;
-    copy.set_path_with_query(request.path_with_query().as_deref())
-        .map_err(|()| refused("path"))?;
     Ok(copy)
 }
 
-fn scheme_name(scheme: Scheme) -> String {
+fn scheme_text(scheme: &Scheme) -> &str {
     match scheme {
-        Scheme::Http => "http".into(),
-        Scheme::Https => "https".into(),
+        Scheme::Http => "http",
+        Scheme::Https => "https",
         Scheme::Other(other) => other,
     }
 }

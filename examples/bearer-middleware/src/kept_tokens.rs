@@ -1,19 +1,22 @@
-//! Tokens obtained by answering a claims challenge, used for their scope instead of the
-//! credential's cached token until they are due for refresh.
+//! The `Authorization` value for each scope, kept until its token is due for refresh, as the
+//! Azure SDKs' bearer policies keep theirs:
+//! - a request then costs no call into the credential, a cross-component call that is a large
+//!   part of what authorizing a request costs;
+//! - a token obtained by answering a claims challenge is kept the same way, replacing the one the
+//!   resource rejected; the credential never caches a token asked for with claims.
 //!
-//! The credential never caches a token asked for with claims (its cached token is the very one
-//! the resource rejected), so the middleware keeps it, as the Azure SDKs' bearer policies do.
+//! Once a token is due, the credential is asked again, and it decides whether to refresh.
 
 /// Refresh this long before expiry when the token names no refresh time (the Azure SDKs' margin).
 const REFRESH_MARGIN_SECS: u64 = 300;
 
 #[derive(Default)]
-pub struct ChallengedTokens {
+pub struct KeptTokens {
     /// `(scope, authorization header value, use until, in seconds since the Unix epoch)`.
     tokens: Vec<(String, String, u64)>,
 }
 
-impl ChallengedTokens {
+impl KeptTokens {
     pub fn keep(
         &mut self,
         scope: &str,
@@ -27,8 +30,7 @@ impl ChallengedTokens {
             .push((scope.to_owned(), authorization, use_until));
     }
 
-    /// The kept header for `scope`, dropping it once due: the credential then gets a fresh
-    /// token, which carries the new claims because the revocation behind them has happened.
+    /// The kept header for `scope`, dropping every token once due.
     pub fn get(&mut self, scope: &str, now: u64) -> Option<&str> {
         self.tokens.retain(|(_, _, use_until)| now < *use_until);
         self.tokens
@@ -44,7 +46,7 @@ mod tests {
 
     #[test]
     fn a_kept_token_serves_its_scope_until_its_refresh_time() {
-        let mut kept = ChallengedTokens::default();
+        let mut kept = KeptTokens::default();
         kept.keep("s", "Bearer a".into(), 10_000, Some(5_000));
         assert_eq!(kept.get("s", 4_999), Some("Bearer a"));
         assert_eq!(kept.get("other", 4_999), None);
@@ -54,7 +56,7 @@ mod tests {
 
     #[test]
     fn without_a_refresh_time_it_serves_until_five_minutes_before_expiry() {
-        let mut kept = ChallengedTokens::default();
+        let mut kept = KeptTokens::default();
         kept.keep("s", "Bearer a".into(), 10_000, None);
         assert_eq!(kept.get("s", 9_699), Some("Bearer a"));
         assert_eq!(kept.get("s", 9_700), None);
@@ -62,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_new_challenge_replaces_the_scope_s_token() {
-        let mut kept = ChallengedTokens::default();
+        let mut kept = KeptTokens::default();
         kept.keep("s", "Bearer a".into(), 10_000, None);
         kept.keep("s", "Bearer b".into(), 10_000, None);
         assert_eq!(kept.get("s", 0), Some("Bearer b"));
