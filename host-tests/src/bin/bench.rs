@@ -92,8 +92,8 @@ fn main() -> wasmtime::Result<()> {
         bench.slow_endpoint(plan)?,
         bench.compile_time(),
         Row::not_applicable(
-            "middleware overhead per proxied request",
-            "no composition yet (issue 6)",
+            "bearer middleware per request",
+            "cargo run --release -p composition-tests --bin bench-middleware",
         ),
     ];
     print_table(&rows, quick);
