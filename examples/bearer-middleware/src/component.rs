@@ -4,7 +4,7 @@
 
 use crate::challenge::claims_challenge;
 use crate::kept_tokens::KeptTokens;
-use crate::policy::{Decision, RequestFacts, decide};
+use crate::policy::{Decision, RequestFacts, body_is_empty, decide};
 use crate::rules::{AZURE_BEARER_RULES, Rules};
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,7 +21,7 @@ use exports::azure::bearer::bearer;
 use exports::wasi::http::outgoing_handler;
 use wasi::http::outgoing_handler::handle as send;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingRequest, RequestOptions, Scheme,
 };
 
 struct Middleware;
@@ -52,11 +52,15 @@ impl outgoing_handler::Guest for Middleware {
                 return send(request, options);
             }
             let scheme = request.scheme();
+            let method = request.method();
             let headers = request.headers();
+            let content_length = headers.get("content-length");
+            let content_length = content_length.first().map(|v| String::from_utf8_lossy(v));
             let facts = RequestFacts {
                 scheme: scheme.as_ref().map(scheme_text),
                 authority: authority.as_deref(),
                 has_authorization: !headers.get("authorization").is_empty(),
+                body_is_empty: body_is_empty(method_text(&method), content_length.as_deref()),
             };
             // Taking the body only tells whether the app took it first: the request is rebuilt.
             match decide(rules, &facts, || request.body().is_err()) {
@@ -71,8 +75,7 @@ impl outgoing_handler::Guest for Middleware {
                     let refused = |part: &str| {
                         internal(format!("bearer-middleware: copying the request's {part}"))
                     };
-                    copy.set_method(&request.method())
-                        .map_err(|()| refused("method"))?;
+                    copy.set_method(&method).map_err(|()| refused("method"))?;
                     copy.set_scheme(scheme.as_ref())
                         .map_err(|()| refused("scheme"))?;
                     copy.set_authority(authority.as_deref())
@@ -166,6 +169,21 @@ fn with_header(headers: &Fields, value: &str) -> Result<Fields, ErrorCode> {
     copy.append("authorization", value.as_bytes())
         .map_err(|error| internal(format!("bearer-middleware: adding the header: {error:?}")))?;
     Ok(copy)
+}
+
+fn method_text(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
+    }
 }
 
 fn scheme_text(scheme: &Scheme) -> &str {

@@ -9,6 +9,19 @@ pub struct RequestFacts<'a> {
     pub scheme: Option<&'a str>,
     pub authority: Option<&'a str>,
     pub has_authorization: bool,
+    /// The request's body is empty whatever the app does with it: `content-length: 0`, or a GET
+    /// or HEAD without a length. Many clients take the body of every request and finish it
+    /// empty; such a request can be copied without one.
+    pub body_is_empty: bool,
+}
+
+/// Whether a request with this method and `content-length` (if any) has an empty body.
+pub fn body_is_empty(method: &str, content_length: Option<&str>) -> bool {
+    match content_length {
+        Some(length) => length.trim() == "0",
+        // RFC 9110 gives a body on GET and HEAD no meaning, and clients send none.
+        None => method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"),
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -21,8 +34,9 @@ pub enum Decision<'r> {
     Refuse(String),
 }
 
-/// `app_holds_body` tells whether the app took the request's body, so will write one the
-/// middleware can never reach; it is asked last, only of a request that would be authorized.
+/// `app_holds_body` tells whether the app took the request's body, so may write one the
+/// middleware can never reach; it is asked last, only of a request that would be authorized and
+/// whose body is not known to be empty.
 pub fn decide<'r>(
     rules: &'r Rules,
     request: &RequestFacts<'_>,
@@ -45,7 +59,7 @@ pub fn decide<'r>(
              {scheme}; use https"
         ));
     }
-    if app_holds_body() {
+    if !request.body_is_empty && app_holds_body() {
         return Decision::Refuse(format!(
             "bearer-middleware: cannot authorize a request with a body to {authority}: WASI 0.2 \
              request headers are immutable and the body stays with the app; set the \
@@ -68,6 +82,7 @@ mod tests {
             scheme: Some("https"),
             authority: Some(authority),
             has_authorization: false,
+            body_is_empty: false,
         }
     }
 
@@ -129,6 +144,31 @@ mod tests {
             panic!("plain http was not refused")
         };
         assert!(message.contains("over http; use https"), "{message}");
+    }
+
+    #[test]
+    fn a_taken_body_that_is_known_to_be_empty_does_not_stop_the_header() {
+        let empty = RequestFacts {
+            body_is_empty: true,
+            ..facts("kv.vault.azure.net")
+        };
+        let body_unasked = || panic!("an empty body needs no look");
+        assert!(matches!(
+            decide(&rules(), &empty, body_unasked),
+            Decision::Authorize { .. }
+        ));
+    }
+
+    #[test]
+    fn empty_bodies_are_told_by_their_length_or_a_get_or_head_without_one() {
+        assert!(body_is_empty("GET", None));
+        assert!(body_is_empty("head", None));
+        assert!(body_is_empty("POST", Some("0")));
+        assert!(body_is_empty("DELETE", Some(" 0 ")));
+        assert!(!body_is_empty("GET", Some("12")));
+        assert!(!body_is_empty("PUT", None));
+        assert!(!body_is_empty("POST", None));
+        assert!(!body_is_empty("DELETE", None));
     }
 
     #[test]
