@@ -192,6 +192,43 @@ fn a_put_with_a_body_is_authorized_by_the_app_through_the_middleware_and_arrives
 }
 
 #[test]
+fn a_get_whose_client_takes_and_finishes_an_empty_body_still_gets_the_header() {
+    let mut app = App::new();
+    let fetched = app
+        .fetch("https://myvault.vault.azure.net/secrets/db", &[], Some(""))
+        .unwrap();
+    assert_eq!(fetched.status, 200);
+    let upstream = app.upstream.requests();
+    assert_eq!(
+        (upstream[0].method.as_str(), upstream[0].body.as_str()),
+        ("GET", "")
+    );
+    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+}
+
+#[test]
+fn a_body_the_middleware_cannot_reach_is_refused_rather_than_lost() {
+    let mut app = App::new();
+    let error = app
+        .fetch(
+            "https://acct.blob.core.windows.net/c/blob",
+            &[("x-sample-app", "skip-authorization-for")],
+            Some("data"),
+        )
+        .unwrap_err();
+    assert!(
+        error.contains("cannot authorize a request with a body"),
+        "{error}"
+    );
+    assert!(error.contains("authorization-for"), "{error}");
+    assert!(
+        app.upstream.requests().is_empty(),
+        "nothing went out without its body"
+    );
+    assert!(app.entra.requests().is_empty());
+}
+
+#[test]
 fn a_claims_challenge_is_answered_with_a_token_carrying_its_claims_then_sent_once_more() {
     let mut app = App::new();
     app.get("https://myvault.vault.azure.net/secrets/db")
