@@ -109,3 +109,64 @@ fn ensure_target_installed() {
         "`rustup target add {TARGET}` failed: {status}"
     );
 }
+
+pub const WAC_VERSION: &str = "0.12.0";
+
+/// `wac plug <socket> --plug <plug> -o <output>`: the plug's exports fill the socket's imports.
+pub fn plug(wac: &Path, socket: &Path, plug: &Path, output: &Path) {
+    let status = Command::new(wac)
+        .arg("plug")
+        .arg(socket)
+        .arg("--plug")
+        .arg(plug)
+        .arg("-o")
+        .arg(output)
+        .status()
+        .unwrap_or_else(|error| panic!("running {}: {error}", wac.display()));
+    assert!(
+        status.success(),
+        "`wac plug {} --plug {}` failed: {status}",
+        socket.display(),
+        plug.display()
+    );
+}
+
+/// A wac-cli of the pinned version: `$WAC`, the one on `PATH`, or one installed into
+/// `target/tools` (about 3 minutes on 2 cores), so `cargo test --workspace` needs nothing
+/// installed beforehand.
+pub fn wac(target_dir: &Path) -> PathBuf {
+    println!("cargo:rerun-if-env-changed=WAC");
+    if let Some(wac) = std::env::var_os("WAC") {
+        return PathBuf::from(wac);
+    }
+    let tools = target_dir.join("tools");
+    let installed = tools.join("bin").join("wac");
+    for candidate in [installed.clone(), PathBuf::from("wac")] {
+        if is_pinned_wac(&candidate) {
+            return candidate;
+        }
+    }
+    let status = cargo()
+        .args(["install", "wac-cli", "--locked", "--no-default-features"])
+        .args(["--version", WAC_VERSION])
+        .arg("--root")
+        .arg(&tools)
+        .arg("--target-dir")
+        .arg(tools.join("build"))
+        .status()
+        .expect("running cargo install wac-cli");
+    assert!(
+        status.success(),
+        "installing wac-cli {WAC_VERSION} failed: {status}"
+    );
+    installed
+}
+
+fn is_pinned_wac(wac: &Path) -> bool {
+    Command::new(wac)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| {
+            String::from_utf8_lossy(&output.stdout).trim() == format!("wac-cli {WAC_VERSION}")
+        })
+}

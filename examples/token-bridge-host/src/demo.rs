@@ -1,0 +1,44 @@
+//! The setup of `--fake-authority`, shared with the tests: a demo workload identity (the
+//! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
+//! a fake Microsoft Entra ID in-process.
+
+use crate::{Authority, BridgeConfig, COMPOSITION};
+use azure_workload_identity::settings::{
+    AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
+};
+use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
+use std::net::SocketAddr;
+
+pub const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const DEMO_CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
+/// A service-account token's shape; the fake authority does not verify signatures.
+pub const DEMO_ASSERTION: &str =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVtbzpkZW1vIn0.ZGVtbw";
+
+/// A bridge with the demo identity and a fake authority; `env` adds the bridge's own settings
+/// (any `AZURE_*` in it is replaced by the demo's). Keep the directory while the bridge serves.
+pub fn fake_authority_config(
+    listen: SocketAddr,
+    mut env: Vec<(String, String)>,
+    fake: &FakeEntra,
+) -> std::io::Result<(BridgeConfig, TokenDirectory)> {
+    let tokens = TokenDirectory::with_token(DEMO_ASSERTION)?;
+    env.retain(|(name, _)| !name.starts_with("AZURE_"));
+    for (name, value) in [
+        (AZURE_TENANT_ID, DEMO_TENANT),
+        (AZURE_CLIENT_ID, DEMO_CLIENT),
+        (AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE),
+        (AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com"),
+    ] {
+        env.push((name.into(), value.into()));
+    }
+    let config = BridgeConfig {
+        listen,
+        component: COMPOSITION.into(),
+        env,
+        preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
+        authority: Authority::Fake(fake.clone()),
+        log: false,
+    };
+    Ok((config, tokens))
+}

@@ -1,0 +1,222 @@
+//! `token-bridge`: serves the App Service managed-identity protocol on loopback with workload
+//! identity tokens, for Azure SDKs (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and Envoy filters.
+
+use azure_workload_identity::settings::AZURE_FEDERATED_TOKEN_FILE;
+use host_tests::FakeEntra;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
+use token_bridge_host::demo::fake_authority_config;
+use token_bridge_host::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
+
+const USAGE: &str = "usage: token-bridge [--listen ADDR] [--component FILE]
+                    [--identity-header-file FILE] [--fake-authority] [--quiet]
+
+Serves GET /msi/token?api-version=2019-08-01&resource=R (the App Service managed-identity
+protocol) with tokens for the pod's workload identity, and GET /healthz for probes.
+
+  --listen ADDR               where to listen (default 127.0.0.1:8181; keep it on loopback)
+  --component FILE            the composed bridge (default: the one this build made)
+  --identity-header-file FILE read the secret from FILE instead of IDENTITY_HEADER
+  --fake-authority            a built-in fake Microsoft Entra ID and a demo token file
+  --quiet                     no line per request on stderr
+
+Environment: IDENTITY_HEADER (the secret callers send as X-IDENTITY-HEADER, at least 16
+characters), TOKEN_BRIDGE_RESOURCES (the resources tokens may be had for), and the
+credential's AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE,
+AZURE_AUTHORITY_HOST (an AKS pod with workload identity has them).";
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
+struct Args {
+    listen: SocketAddr,
+    component: PathBuf,
+    identity_header_file: Option<PathBuf>,
+    fake_authority: bool,
+    log: bool,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("token-bridge: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("token-bridge: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        listen: DEFAULT_LISTEN.parse().expect("a socket address"),
+        component: PathBuf::from(COMPOSITION),
+        identity_header_file: None,
+        fake_authority: false,
+        log: true,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => {
+                let listen = value("--listen")?;
+                parsed.listen = listen
+                    .parse()
+                    .map_err(|_| format!("--listen '{listen}' is not an IP address and port"))?;
+            }
+            "--component" => parsed.component = value("--component")?.into(),
+            "--identity-header-file" => {
+                parsed.identity_header_file = Some(value("--identity-header-file")?.into());
+            }
+            "--fake-authority" => parsed.fake_authority = true,
+            "--quiet" => parsed.log = false,
+            "-h" | "--help" => return Err("serves workload identity tokens on loopback".into()),
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn run(args: Args) -> Result<(), String> {
+    // The bridge's settings and the credential's, and nothing else of this process's environment.
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| {
+            name.starts_with("AZURE_") || name == TOKEN_BRIDGE_RESOURCES || name == IDENTITY_HEADER
+        })
+        .collect();
+    if let Some(file) = &args.identity_header_file {
+        let secret = std::fs::read_to_string(file).map_err(|error| {
+            format!("reading --identity-header-file {}: {error}", file.display())
+        })?;
+        // Secret files written by `echo` or kubectl often end with a newline.
+        env.push((
+            IDENTITY_HEADER.into(),
+            secret.trim_end_matches(['\r', '\n']).into(),
+        ));
+    }
+    // Kept while serving: the demo token file lives in it.
+    let _demo_tokens;
+    let config = if args.fake_authority {
+        let (mut config, tokens) = fake_authority_config(args.listen, env, &FakeEntra::new())
+            .map_err(|error| format!("writing the demo token file: {error}"))?;
+        _demo_tokens = tokens;
+        config.component = args.component;
+        config.log = args.log;
+        config
+    } else {
+        // Grant the token file's directory, at the same path, read-only, and nothing else.
+        let preopens = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
+            .ok()
+            .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
+            .filter(|directory| directory.is_dir())
+            .map(|directory| {
+                let guest = directory.to_string_lossy().into_owned();
+                (directory, guest)
+            })
+            .into_iter()
+            .collect();
+        BridgeConfig {
+            listen: args.listen,
+            component: args.component,
+            env,
+            preopens,
+            authority: Authority::Network,
+            log: args.log,
+        }
+    };
+    let bridge = RunningBridge::start(config)?;
+    eprintln!(
+        "token-bridge: serving on {} ({}); set IDENTITY_ENDPOINT={} in the app",
+        bridge.address(),
+        if args.fake_authority {
+            "built-in fake Microsoft Entra ID"
+        } else {
+            "Microsoft Entra ID"
+        },
+        bridge.identity_endpoint()
+    );
+    wait_for_shutdown_signal()?;
+    let (requests, calls) = (bridge.requests_served(), bridge.entra_calls());
+    bridge.stop();
+    eprintln!(
+        "token-bridge: stopped; requests served: {requests}; calls to Microsoft Entra ID: {calls}"
+    );
+    Ok(())
+}
+
+/// SIGTERM (what Kubernetes sends) or Ctrl-C.
+fn wait_for_shutdown_signal() -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|error| error.to_string())?;
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_args;
+
+    fn parse(args: &[&str]) -> Result<super::Args, String> {
+        parse_args(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.listen.to_string(), "127.0.0.1:8181");
+        assert!(args.log && !args.fake_authority && args.identity_header_file.is_none());
+    }
+
+    #[test]
+    fn flags_are_read_and_mistakes_named() {
+        let args = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--identity-header-file",
+            "/secrets/h",
+            "--fake-authority",
+            "--quiet",
+        ])
+        .unwrap();
+        assert_eq!(args.listen.port(), 0);
+        assert!(args.fake_authority && !args.log);
+        assert_eq!(
+            args.identity_header_file.unwrap().to_str(),
+            Some("/secrets/h")
+        );
+        assert!(
+            parse(&["--listen", "localhost"])
+                .err()
+                .unwrap()
+                .contains("not an IP address")
+        );
+        assert!(
+            parse(&["--listen"])
+                .err()
+                .unwrap()
+                .contains("needs a value")
+        );
+        assert!(
+            parse(&["--bogus"])
+                .err()
+                .unwrap()
+                .contains("unknown argument")
+        );
+    }
+}

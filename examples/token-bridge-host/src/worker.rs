@@ -1,0 +1,191 @@
+//! The thread that owns the component instance and serves requests one at a time.
+
+use crate::authority::{Authority, CountingHooks};
+use bytes::Bytes;
+use host_tests::WasiHost;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Limited};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Result, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::sync::{Proxy, ProxyPre};
+
+type State = WasiHost<CountingHooks>;
+
+/// How often the engine's epoch advances; a request's deadline is counted in these.
+pub(crate) const EPOCH: Duration = Duration::from_millis(100);
+/// A request may run 90 s of wasm: the credential bounds each get-token at 60 s, so only a
+/// component gone wrong meets this, and it is then replaced.
+const REQUEST_EPOCHS: u64 = 900;
+/// The bridge's answers are a few hundred bytes; more is a component gone wrong.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// One request, as the worker needs it.
+pub(crate) struct Job {
+    pub method: http::Method,
+    pub path_and_query: String,
+    pub headers: http::HeaderMap,
+    pub reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// An answer of the host's own, in the JSON shape of the bridge's.
+    pub fn error(status: u16, error: &str, description: &str) -> Answer {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        Answer {
+            status,
+            headers,
+            body: token_bridge::answer::error_body(status, error, description).into(),
+        }
+    }
+}
+
+/// What each instance is granted.
+#[derive(Clone)]
+pub(crate) struct Grants {
+    pub env: Vec<(String, String)>,
+    /// `(host directory, guest path)`, read-only.
+    pub preopens: Vec<(PathBuf, String)>,
+    pub authority: Authority,
+    pub entra_calls: Arc<AtomicU64>,
+}
+
+pub(crate) struct Worker {
+    engine: Engine,
+    pre: ProxyPre<State>,
+    grants: Grants,
+    current: Option<(Store<State>, Proxy)>,
+}
+
+impl Worker {
+    pub fn load(component_path: &std::path::Path, grants: Grants) -> Result<Worker> {
+        let mut config = Config::default();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let component = Component::from_file(&engine, component_path)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Worker {
+            engine,
+            pre,
+            grants,
+            current: None,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves jobs until every sender is gone.
+    pub fn run(mut self, jobs: std::sync::mpsc::Receiver<Job>) {
+        for job in jobs {
+            let answer = self.serve(job.method, &job.path_and_query, job.headers);
+            // The client may have gone; its answer is then of no use to anyone.
+            let _ = job.reply.send(answer);
+        }
+    }
+
+    fn serve(&mut self, method: http::Method, path: &str, headers: http::HeaderMap) -> Answer {
+        match self.try_serve(method, path, headers) {
+            Ok(answer) => answer,
+            Err(error) => {
+                // A trap leaves the instance unusable: the next request gets a fresh one (and
+                // the credential's cache starts over).
+                self.current = None;
+                Answer::error(
+                    500,
+                    "bridge_failed",
+                    &format!("the bridge's component failed and was restarted: {error}"),
+                )
+            }
+        }
+    }
+
+    fn try_serve(
+        &mut self,
+        method: http::Method,
+        path: &str,
+        headers: http::HeaderMap,
+    ) -> Result<Answer> {
+        if self.current.is_none() {
+            self.current = Some(self.instantiate()?);
+        }
+        let (store, proxy) = self.current.as_mut().expect("instantiated above");
+        store.set_epoch_deadline(REQUEST_EPOCHS);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1{path}"))
+            .body(
+                Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )?;
+        *request.headers_mut() = headers;
+        let request = store
+            .data_mut()
+            .http()
+            .new_incoming_request::<BoxBody<Bytes, ErrorCode>>(Scheme::Http, request)?;
+        let answered = Arc::new(Mutex::new(None));
+        let slot = answered.clone();
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam_from_callback(move |response| {
+                *slot.lock().unwrap() = Some(response);
+            })?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut *store, request, out)?;
+        let response = answered
+            .lock()
+            .unwrap()
+            .take()
+            .ok_or_else(|| wasmtime::format_err!("the component set no response"))?
+            .map_err(|error| wasmtime::format_err!("the component answered {error:?}"))?;
+        let (parts, body) = response.into_parts();
+        // The bridge writes and finishes its body before `handle` returns.
+        let body = wasmtime_wasi::runtime::in_tokio(Limited::new(body, MAX_ANSWER_BYTES).collect())
+            .map_err(|error| wasmtime::format_err!("reading the component's answer: {error}"))?
+            .to_bytes();
+        Ok(Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    fn instantiate(&self) -> Result<(Store<State>, Proxy)> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&self.grants.env);
+        for (host_dir, guest_path) in &self.grants.preopens {
+            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
+        }
+        let hooks = CountingHooks {
+            authority: self.grants.authority.clone(),
+            calls: self.grants.entra_calls.clone(),
+        };
+        let mut store = Store::new(&self.engine, WasiHost::new(wasi.build(), hooks));
+        store.set_epoch_deadline(REQUEST_EPOCHS);
+        let proxy = self.pre.instantiate(&mut store)?;
+        Ok((store, proxy))
+    }
+}
