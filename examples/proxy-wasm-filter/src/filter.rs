@@ -1,0 +1,202 @@
+//! The proxy-wasm layer: Envoy's callbacks into the [`Worker`], and the [`Host`] it needs as
+//! proxy-wasm host calls.
+
+use crate::config::Config;
+use crate::worker::{Host, RequestAction, Worker};
+use core::cell::RefCell;
+use core::time::Duration;
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, Status};
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> {
+        Box::new(Root { context_id, worker: None })
+    });
+}}
+
+/// One per plugin configuration and worker thread; its HTTP contexts share its [`Worker`].
+struct Root {
+    context_id: u32,
+    worker: Option<Rc<RefCell<Worker>>>,
+}
+
+/// The host calls, made on behalf of the context Envoy called into.
+struct ProxyHost {
+    current_context: u32,
+}
+
+impl ProxyHost {
+    /// Acting for another (paused) request, then back to the current one. A request that has
+    /// ended in the meantime is no longer there to act for.
+    fn for_context(&self, context_id: u32, act: impl FnOnce() -> Result<(), Status>) {
+        if hostcalls::set_effective_context(context_id).is_ok() {
+            let _ = act();
+        }
+        let _ = hostcalls::set_effective_context(self.current_context);
+    }
+}
+
+impl Host for ProxyHost {
+    fn now_nanos(&self) -> u64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|now| now.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |since| {
+                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+            })
+    }
+
+    fn shared_get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        hostcalls::get_shared_data(key).unwrap_or((None, None))
+    }
+
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
+    }
+
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, String> {
+        hostcalls::dispatch_http_call(cluster, headers.to_vec(), None, Vec::new(), timeout)
+            .map_err(|status| format!("{status:?}"))
+    }
+
+    fn resume_with(&mut self, context_id: u32, authorization: &str) {
+        self.for_context(context_id, || {
+            hostcalls::add_map_value(MapType::HttpRequestHeaders, "authorization", authorization)?;
+            hostcalls::resume_http_request()
+        });
+    }
+
+    fn refuse(&mut self, context_id: u32, message: &str) {
+        let body = format!("{message}\n");
+        self.for_context(context_id, || {
+            hostcalls::send_http_response(
+                503,
+                vec![("content-type", "text/plain; charset=utf-8")],
+                Some(body.as_bytes()),
+            )
+        });
+    }
+}
+
+/// The answer of the callout `token_id`, from whichever context made it, to the worker.
+fn fetch_answered(worker: &RefCell<Worker>, current_context: u32, token_id: u32, body_size: usize) {
+    let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+        .ok()
+        .flatten()
+        .and_then(|status| status.parse().ok());
+    let body = hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::HttpCallResponseBody,
+        0,
+        body_size,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let mut host = ProxyHost { current_context };
+    worker
+        .borrow_mut()
+        .on_fetch_answer(&mut host, token_id, status, &body);
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
+        if let Some(worker) = &self.worker {
+            fetch_answered(worker, self.context_id, token_id, body_size);
+        }
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _: usize) -> bool {
+        let configuration = self.get_plugin_configuration().unwrap_or_default();
+        match Config::parse(&configuration) {
+            Ok(config) => {
+                let tick = config.tick;
+                let worker = Worker::new(config);
+                worker.on_configure(&mut ProxyHost {
+                    current_context: self.context_id,
+                });
+                self.worker = Some(Rc::new(RefCell::new(worker)));
+                self.set_tick_period(tick);
+                true
+            }
+            Err(problem) => {
+                // Envoy refuses the configuration and logs this.
+                let _ = hostcalls::log(LogLevel::Error, &problem);
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(worker) = &self.worker {
+            let mut host = ProxyHost {
+                current_context: self.context_id,
+            };
+            worker.borrow_mut().on_tick(&mut host);
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let worker = self.worker.clone()?;
+        Some(Box::new(Request { context_id, worker }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Request {
+    context_id: u32,
+    worker: Rc<RefCell<Worker>>,
+}
+
+impl Context for Request {
+    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
+        fetch_answered(&self.worker, self.context_id, token_id, body_size);
+    }
+
+    fn on_done(&mut self) -> bool {
+        // Busy means this runs inside the worker's own resume or refusal of this request, which
+        // has already taken it off the waiting list.
+        if let Ok(mut worker) = self.worker.try_borrow_mut() {
+            worker.on_request_done(self.context_id);
+        }
+        true
+    }
+}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
+        let has_authorization = self.get_http_request_header("authorization").is_some();
+        let mut host = ProxyHost {
+            current_context: self.context_id,
+        };
+        let action =
+            self.worker
+                .borrow_mut()
+                .on_request(&mut host, self.context_id, has_authorization);
+        match action {
+            RequestAction::Continue => Action::Continue,
+            RequestAction::Authorize(authorization) => {
+                self.add_http_request_header("authorization", &authorization);
+                Action::Continue
+            }
+            RequestAction::Wait => Action::Pause,
+            RequestAction::Refuse(message) => {
+                host.refuse(self.context_id, &message);
+                Action::Pause
+            }
+        }
+    }
+}

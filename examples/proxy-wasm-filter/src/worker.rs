@@ -1,0 +1,316 @@
+//! What one Envoy worker does on each request, tick and callout answer, against a [`Host`] that
+//! the proxy-wasm layer implements (and the tests fake, with several workers sharing one store).
+
+use crate::config::Config;
+use crate::lease;
+use crate::token::SharedToken;
+use core::time::Duration;
+
+/// After a failed fetch, nobody asks the bridge again for this long, and requests without a
+/// usable token are refused at once with the failure, rather than each waiting for its own.
+pub const RETRY_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The proxy's side of the filter: shared data, callouts and the paused requests.
+pub trait Host {
+    fn now_nanos(&self) -> u64;
+    /// The value and its compare-and-swap version; `(None, None)` when absent.
+    fn shared_get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
+    /// Writes when `cas` is `None` or still the entry's version; `false` when another worker
+    /// wrote first.
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
+    /// Starts the callout; its answer comes to [`Worker::on_fetch_answer`] with the returned id.
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, String>;
+    /// Adds `authorization` to the paused request and lets it go on.
+    fn resume_with(&mut self, context_id: u32, authorization: &str);
+    /// Answers the paused request with 503 and `message`.
+    fn refuse(&mut self, context_id: u32, message: &str);
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestAction {
+    /// It has its own `Authorization`: left as it is.
+    Continue,
+    /// Add this `Authorization` value and go on.
+    Authorize(String),
+    /// Paused until a token comes (or the wait ends with a 503).
+    Wait,
+    /// Answer 503 with this message: the last fetch failed moments ago.
+    Refuse(String),
+}
+
+struct Waiter {
+    context_id: u32,
+    since_nanos: u64,
+}
+
+struct InFlight {
+    token_id: u32,
+    until_nanos: u64,
+}
+
+pub struct Worker {
+    config: Config,
+    waiting: Vec<Waiter>,
+    in_flight: Option<InFlight>,
+}
+
+const NANOS: u64 = 1_000_000_000;
+
+impl Worker {
+    pub fn new(config: Config) -> Worker {
+        Worker {
+            config,
+            waiting: Vec::new(),
+            in_flight: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Creates the lease entry if no worker has yet, so that taking it is always a
+    /// compare-and-swap (an absent entry has no version to compare).
+    pub fn on_configure(&self, host: &mut dyn Host) {
+        let key = self.config.shared_key("lease");
+        if host.shared_get(&key).1.is_none() {
+            host.shared_set(&key, &lease::encode(0), None);
+        }
+    }
+
+    /// A fetch holds the lease for its timeout and a second more.
+    fn lease_nanos(&self) -> u64 {
+        nanos(self.config.timeout) + NANOS
+    }
+
+    /// A request waits at most for a fetch by another worker whose answer never came, then one
+    /// of its own.
+    fn wait_limit_nanos(&self) -> u64 {
+        2 * self.lease_nanos()
+    }
+
+    pub fn on_request(
+        &mut self,
+        host: &mut dyn Host,
+        context_id: u32,
+        has_authorization: bool,
+    ) -> RequestAction {
+        if has_authorization {
+            return RequestAction::Continue;
+        }
+        let now = host.now_nanos();
+        if let Some(token) = self.shared_token(host).filter(|t| t.usable(now / NANOS)) {
+            return RequestAction::Authorize(token.authorization);
+        }
+        if let Some(message) = self.recent_failure(host, now) {
+            return RequestAction::Refuse(message);
+        }
+        self.waiting.push(Waiter {
+            context_id,
+            since_nanos: now,
+        });
+        self.fetch_if_free(host, now);
+        RequestAction::Wait
+    }
+
+    /// A request that ended (its client went away) no longer waits.
+    pub fn on_request_done(&mut self, context_id: u32) {
+        self.waiting
+            .retain(|waiter| waiter.context_id != context_id);
+    }
+
+    pub fn on_tick(&mut self, host: &mut dyn Host) {
+        let now = host.now_nanos();
+        // The context that made the callout went away before its answer, which then never comes.
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.until_nanos <= now)
+        {
+            self.in_flight = None;
+        }
+        match self.shared_token(host).filter(|t| t.usable(now / NANOS)) {
+            Some(token) => {
+                // Another worker's fetch, or a tick's refresh, brought it.
+                self.resume_all(host, &token.authorization);
+                if token.refresh_due(now / NANOS) {
+                    self.fetch_if_free(host, now);
+                }
+            }
+            None if !self.waiting.is_empty() => match self.recent_failure(host, now) {
+                Some(message) => self.refuse_all(host, &message),
+                None => self.fetch_if_free(host, now),
+            },
+            None => {}
+        }
+        let limit = self.wait_limit_nanos();
+        let (expired, waiting): (Vec<Waiter>, Vec<Waiter>) = self
+            .waiting
+            .drain(..)
+            .partition(|waiter| now.saturating_sub(waiter.since_nanos) >= limit);
+        self.waiting = waiting;
+        for waiter in expired {
+            host.refuse(
+                waiter.context_id,
+                &format!(
+                    "no token for {} from the token bridge within {} ms",
+                    self.config.resource,
+                    limit / 1_000_000
+                ),
+            );
+        }
+    }
+
+    /// The bridge's answer to callout `token_id`: `status` is `None` when there was no answer
+    /// (cluster unreachable, timeout).
+    pub fn on_fetch_answer(
+        &mut self,
+        host: &mut dyn Host,
+        token_id: u32,
+        status: Option<u16>,
+        body: &[u8],
+    ) {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.token_id == token_id)
+        {
+            self.in_flight = None;
+        }
+        let now = host.now_nanos();
+        let fetched = match status {
+            Some(200) => SharedToken::from_bridge_answer(body, now / NANOS),
+            Some(status) => Err(bridge_refusal(status, body)),
+            None => Err(format!(
+                "the token bridge did not answer (cluster '{}')",
+                self.config.cluster
+            )),
+        };
+        match fetched {
+            Ok(token) => {
+                host.shared_set(&self.config.shared_key("token"), &token.encode(), None);
+                host.shared_set(&self.config.shared_key("failure"), b"", None);
+                host.shared_set(&self.config.shared_key("lease"), &lease::encode(0), None);
+                self.resume_all(host, &token.authorization);
+            }
+            Err(message) => self.failed(host, now, &message),
+        }
+    }
+
+    fn fetch_if_free(&mut self, host: &mut dyn Host, now: u64) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let key = self.config.shared_key("lease");
+        let (value, version) = host.shared_get(&key);
+        if !lease::is_free(lease::decode(value.as_deref()), now) {
+            return;
+        }
+        let until = now + self.lease_nanos();
+        // Without a version the write would be unconditional: create the entry, then compete.
+        let version = match version {
+            Some(version) => version,
+            None => {
+                host.shared_set(&key, &lease::encode(0), None);
+                match host.shared_get(&key).1 {
+                    Some(version) => version,
+                    None => return,
+                }
+            }
+        };
+        if !host.shared_set(&key, &lease::encode(until), Some(version)) {
+            return;
+        }
+        let path = self.config.token_path();
+        let headers = [
+            (":method", "GET"),
+            (":path", path.as_str()),
+            (":authority", self.config.authority.as_str()),
+            ("x-identity-header", self.config.identity_header.as_str()),
+        ];
+        match host.dispatch(&self.config.cluster, &headers, self.config.timeout) {
+            Ok(token_id) => {
+                self.in_flight = Some(InFlight {
+                    token_id,
+                    until_nanos: until,
+                })
+            }
+            Err(error) => {
+                let message = format!(
+                    "the callout to cluster '{}' could not start: {error}",
+                    self.config.cluster
+                );
+                self.failed(host, now, &message);
+            }
+        }
+    }
+
+    /// Holds the lease, and records the failure, for [`RETRY_BACKOFF`]; refuses the waiting
+    /// requests unless a token fetched earlier is still good (a refresh failed, not the first
+    /// fetch).
+    fn failed(&mut self, host: &mut dyn Host, now: u64, message: &str) {
+        let until = now + nanos(RETRY_BACKOFF);
+        host.shared_set(
+            &self.config.shared_key("lease"),
+            &lease::encode(until),
+            None,
+        );
+        let mut failure = lease::encode(until).to_vec();
+        failure.extend_from_slice(message.as_bytes());
+        host.shared_set(&self.config.shared_key("failure"), &failure, None);
+        match self.shared_token(host).filter(|t| t.usable(now / NANOS)) {
+            Some(token) => self.resume_all(host, &token.authorization),
+            None => self.refuse_all(host, message),
+        }
+    }
+
+    /// The failure recorded by any worker, while its backoff lasts.
+    fn recent_failure(&self, host: &dyn Host, now: u64) -> Option<String> {
+        let value = host.shared_get(&self.config.shared_key("failure")).0?;
+        let (until, message) = value.split_at_checked(8)?;
+        if lease::is_free(lease::decode(Some(until)), now) {
+            return None;
+        }
+        Some(String::from_utf8_lossy(message).into_owned())
+    }
+
+    fn shared_token(&self, host: &dyn Host) -> Option<SharedToken> {
+        let value = host.shared_get(&self.config.shared_key("token")).0?;
+        SharedToken::decode(&value)
+    }
+
+    fn resume_all(&mut self, host: &mut dyn Host, authorization: &str) {
+        for waiter in self.waiting.drain(..) {
+            host.resume_with(waiter.context_id, authorization);
+        }
+    }
+
+    fn refuse_all(&mut self, host: &mut dyn Host, message: &str) {
+        for waiter in self.waiting.drain(..) {
+            host.refuse(waiter.context_id, message);
+        }
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The bridge's error, from its JSON `message` (which never holds a secret), or its status.
+fn bridge_refusal(status: u16, body: &[u8]) -> String {
+    let said = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|answer| answer["message"].as_str().map(str::to_owned));
+    match said {
+        Some(message) => format!("the token bridge answered {status}: {message}"),
+        None => format!("the token bridge answered {status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+//! Several workers, one shared store and one clock: Envoy's threading, without Envoy.
+
+use super::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+const SECRET: &str = "9f2c41d7e8b05a63c1f4";
+const START: u64 = 1_800_000_000;
+
+#[derive(Default)]
+struct Proxy {
+    /// key → (value, version)
+    shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    now_nanos: Cell<u64>,
+}
+
+impl Proxy {
+    fn new() -> Rc<Proxy> {
+        let proxy = Proxy::default();
+        proxy.now_nanos.set(START * NANOS);
+        Rc::new(proxy)
+    }
+
+    fn advance(&self, by: Duration) {
+        self.now_nanos.set(self.now_nanos.get() + nanos(by));
+    }
+
+    fn now(&self) -> u64 {
+        self.now_nanos.get() / NANOS
+    }
+}
+
+/// One worker thread's view: the shared proxy, and what it did.
+struct FakeHost {
+    proxy: Rc<Proxy>,
+    next_token: u32,
+    dispatched: Vec<(u32, Vec<(String, String)>)>,
+    resumed: Vec<(u32, String)>,
+    refused: Vec<(u32, String)>,
+    refuse_dispatch: bool,
+}
+
+impl FakeHost {
+    fn new(proxy: &Rc<Proxy>, first_token: u32) -> FakeHost {
+        FakeHost {
+            proxy: proxy.clone(),
+            next_token: first_token,
+            dispatched: Vec::new(),
+            resumed: Vec::new(),
+            refused: Vec::new(),
+            refuse_dispatch: false,
+        }
+    }
+}
+
+impl Host for FakeHost {
+    fn now_nanos(&self) -> u64 {
+        self.proxy.now_nanos.get()
+    }
+
+    fn shared_get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        match self.proxy.shared.borrow().get(key) {
+            Some((value, version)) => (Some(value.clone()), Some(*version)),
+            None => (None, None),
+        }
+    }
+
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        let mut shared = self.proxy.shared.borrow_mut();
+        let version = shared.get(key).map_or(0, |(_, version)| *version);
+        if cas.is_some_and(|cas| cas != version) {
+            return false;
+        }
+        shared.insert(key.to_owned(), (value.to_vec(), version + 1));
+        true
+    }
+
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, String> {
+        assert_eq!(cluster, "token_bridge");
+        assert_eq!(timeout, Duration::from_secs(5));
+        if self.refuse_dispatch {
+            return Err("BadArgument".into());
+        }
+        self.next_token += 1;
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        self.dispatched.push((self.next_token, headers));
+        Ok(self.next_token)
+    }
+
+    fn resume_with(&mut self, context_id: u32, authorization: &str) {
+        self.resumed.push((context_id, authorization.to_owned()));
+    }
+
+    fn refuse(&mut self, context_id: u32, message: &str) {
+        self.refused.push((context_id, message.to_owned()));
+    }
+}
+
+fn config() -> Config {
+    Config::parse(
+        format!(
+            r#"{{"cluster":"token_bridge","authority":"127.0.0.1:8181","resource":"https://vault.azure.net","identity_header":"{SECRET}"}}"#
+        )
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+fn worker(proxy: &Rc<Proxy>, first_token: u32) -> (Worker, FakeHost) {
+    let worker = Worker::new(config());
+    let mut host = FakeHost::new(proxy, first_token);
+    worker.on_configure(&mut host);
+    (worker, host)
+}
+
+fn bridge_answer(proxy: &Proxy, token: &str, lifetime: u64) -> Vec<u8> {
+    format!(
+        r#"{{"access_token":"{token}","expires_on":"{}","resource":"https://vault.azure.net","token_type":"Bearer"}}"#,
+        proxy.now() + lifetime
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_cold_request_waits_for_one_callout_and_later_requests_reuse_its_token() {
+    let proxy = Proxy::new();
+    let (mut worker, mut host) = worker(&proxy, 0);
+    assert_eq!(worker.on_request(&mut host, 10, false), RequestAction::Wait);
+    assert_eq!(worker.on_request(&mut host, 11, false), RequestAction::Wait);
+    assert_eq!(host.dispatched.len(), 1, "one callout for both");
+    let (token_id, headers) = host.dispatched[0].clone();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header(":method"), Some("GET"));
+    assert_eq!(
+        header(":path"),
+        Some("/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net")
+    );
+    assert_eq!(header(":authority"), Some("127.0.0.1:8181"));
+    assert_eq!(header("x-identity-header"), Some(SECRET));
+
+    let answer = bridge_answer(&proxy, "tok-1", 3600);
+    worker.on_fetch_answer(&mut host, token_id, Some(200), &answer);
+    assert_eq!(
+        host.resumed,
+        vec![(10, "Bearer tok-1".into()), (11, "Bearer tok-1".into())]
+    );
+    assert_eq!(
+        worker.on_request(&mut host, 12, false),
+        RequestAction::Authorize("Bearer tok-1".into())
+    );
+    assert_eq!(host.dispatched.len(), 1);
+}
+
+#[test]
+fn a_request_with_its_own_authorization_is_left_alone() {
+    let proxy = Proxy::new();
+    let (mut worker, mut host) = worker(&proxy, 0);
+    assert_eq!(
+        worker.on_request(&mut host, 10, true),
+        RequestAction::Continue
+    );
+    assert!(host.dispatched.is_empty());
+}
+
+#[test]
+fn other_workers_wait_for_the_lease_holders_callout_and_take_its_token_on_their_tick() {
+    let proxy = Proxy::new();
+    let (mut first, mut first_host) = worker(&proxy, 0);
+    let (mut second, mut second_host) = worker(&proxy, 100);
+    assert_eq!(
+        first.on_request(&mut first_host, 1, false),
+        RequestAction::Wait
+    );
+    assert_eq!(
+        second.on_request(&mut second_host, 2, false),
+        RequestAction::Wait
+    );
+    second.on_tick(&mut second_host);
+    assert_eq!(first_host.dispatched.len(), 1);
+    assert!(second_host.dispatched.is_empty(), "the lease is held");
+
+    let token_id = first_host.dispatched[0].0;
+    let answer = bridge_answer(&proxy, "tok-1", 3600);
+    first.on_fetch_answer(&mut first_host, token_id, Some(200), &answer);
+    assert_eq!(first_host.resumed, vec![(1, "Bearer tok-1".into())]);
+    assert!(second_host.resumed.is_empty());
+    proxy.advance(Duration::from_millis(200));
+    second.on_tick(&mut second_host);
+    assert_eq!(second_host.resumed, vec![(2, "Bearer tok-1".into())]);
+    assert!(second_host.dispatched.is_empty());
+}
+
+#[test]
+fn one_worker_refreshes_at_80_percent_while_requests_keep_the_old_token() {
+    let proxy = Proxy::new();
+    let (mut first, mut first_host) = worker(&proxy, 0);
+    let (mut second, mut second_host) = worker(&proxy, 100);
+    first.on_request(&mut first_host, 1, false);
+    let answer = bridge_answer(&proxy, "tok-1", 3600);
+    first.on_fetch_answer(&mut first_host, 1, Some(200), &answer);
+
+    proxy.advance(Duration::from_secs(2879));
+    first.on_tick(&mut first_host);
+    second.on_tick(&mut second_host);
+    assert_eq!(first_host.dispatched.len(), 1, "not yet due");
+
+    proxy.advance(Duration::from_secs(1));
+    second.on_tick(&mut second_host);
+    first.on_tick(&mut first_host);
+    assert_eq!(
+        second_host.dispatched.len(),
+        1,
+        "due: the first tick takes the lease"
+    );
+    assert_eq!(first_host.dispatched.len(), 1, "the lease is held");
+    assert_eq!(
+        first.on_request(&mut first_host, 2, false),
+        RequestAction::Authorize("Bearer tok-1".into())
+    );
+    let answer = bridge_answer(&proxy, "tok-2", 3600);
+    let token_id = second_host.dispatched[0].0;
+    second.on_fetch_answer(&mut second_host, token_id, Some(200), &answer);
+    assert_eq!(
+        first.on_request(&mut first_host, 3, false),
+        RequestAction::Authorize("Bearer tok-2".into())
+    );
+    // The new token is not due before 80% of its own life.
+    proxy.advance(Duration::from_secs(60));
+    first.on_tick(&mut first_host);
+    second.on_tick(&mut second_host);
+    assert_eq!(
+        first_host.dispatched.len() + second_host.dispatched.len(),
+        2
+    );
+}
+
+#[test]
+fn a_refusal_fails_the_waiting_requests_at_once_and_backs_off_for_everyone() {
+    let proxy = Proxy::new();
+    let (mut first, mut first_host) = worker(&proxy, 0);
+    let (mut second, mut second_host) = worker(&proxy, 100);
+    first.on_request(&mut first_host, 1, false);
+    let refusal = br#"{"error":"unauthorized","error_description":"the X-IDENTITY-HEADER header does not match the bridge's IDENTITY_HEADER","statusCode":401,"message":"the X-IDENTITY-HEADER header does not match the bridge's IDENTITY_HEADER"}"#;
+    first.on_fetch_answer(&mut first_host, 1, Some(401), refusal);
+    let expected = "the token bridge answered 401: the X-IDENTITY-HEADER header does not match the bridge's IDENTITY_HEADER";
+    assert_eq!(first_host.refused, vec![(1, expected.to_owned())]);
+    assert!(!first_host.refused[0].1.contains(SECRET));
+
+    // During the backoff every worker refuses at once, without asking the bridge.
+    assert_eq!(
+        second.on_request(&mut second_host, 2, false),
+        RequestAction::Refuse(expected.to_owned())
+    );
+    assert!(second_host.dispatched.is_empty());
+
+    // After it, the next request asks again.
+    proxy.advance(RETRY_BACKOFF);
+    assert_eq!(
+        second.on_request(&mut second_host, 3, false),
+        RequestAction::Wait
+    );
+    assert_eq!(second_host.dispatched.len(), 1);
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_token_that_is_still_good() {
+    let proxy = Proxy::new();
+    let (mut worker, mut host) = worker(&proxy, 0);
+    worker.on_request(&mut host, 1, false);
+    let answer = bridge_answer(&proxy, "tok-1", 3600);
+    worker.on_fetch_answer(&mut host, 1, Some(200), &answer);
+    proxy.advance(Duration::from_secs(2900));
+    worker.on_tick(&mut host);
+    assert_eq!(host.dispatched.len(), 2);
+    worker.on_fetch_answer(&mut host, 2, None, b"");
+    assert!(host.refused.is_empty());
+    assert_eq!(
+        worker.on_request(&mut host, 2, false),
+        RequestAction::Authorize("Bearer tok-1".into())
+    );
+    // No retry during the backoff; one after it.
+    worker.on_tick(&mut host);
+    assert_eq!(host.dispatched.len(), 2);
+    proxy.advance(RETRY_BACKOFF);
+    worker.on_tick(&mut host);
+    assert_eq!(host.dispatched.len(), 3);
+}
+
+#[test]
+fn an_answer_that_never_comes_frees_the_lease_and_waits_end_with_503() {
+    let proxy = Proxy::new();
+    let (mut first, mut first_host) = worker(&proxy, 0);
+    let (mut second, mut second_host) = worker(&proxy, 100);
+    first.on_request(&mut first_host, 1, false);
+    // The first worker's request went away with its context: its callout's answer is lost.
+    first.on_request_done(1);
+    second.on_request(&mut second_host, 2, false);
+    proxy.advance(Duration::from_secs(5));
+    second.on_tick(&mut second_host);
+    assert!(
+        second_host.dispatched.is_empty(),
+        "the lease still holds for 6 s"
+    );
+    proxy.advance(Duration::from_secs(1));
+    second.on_tick(&mut second_host);
+    assert_eq!(
+        second_host.dispatched.len(),
+        1,
+        "the lease expired: this worker asks"
+    );
+    // Its answer does not come either: the request gives up after twice the lease.
+    proxy.advance(Duration::from_secs(6));
+    second.on_tick(&mut second_host);
+    assert_eq!(second_host.refused.len(), 1);
+    assert!(
+        second_host.refused[0].1.contains("within 12000 ms"),
+        "{:?}",
+        second_host.refused
+    );
+    assert!(first_host.refused.is_empty() && first_host.resumed.is_empty());
+}
+
+#[test]
+fn bad_answers_and_failed_callouts_are_refusals_that_name_the_cause() {
+    let proxy = Proxy::new();
+    let (mut worker, mut host) = worker(&proxy, 0);
+    host.refuse_dispatch = true;
+    assert_eq!(worker.on_request(&mut host, 1, false), RequestAction::Wait);
+    assert_eq!(
+        host.refused,
+        vec![(
+            1,
+            "the callout to cluster 'token_bridge' could not start: BadArgument".into()
+        )]
+    );
+    proxy.advance(RETRY_BACKOFF);
+    host.refuse_dispatch = false;
+    worker.on_request(&mut host, 2, false);
+    worker.on_fetch_answer(&mut host, 1, Some(200), b"<html>");
+    assert_eq!(
+        host.refused[1],
+        (2, "the bridge's answer is not JSON".into())
+    );
+    proxy.advance(RETRY_BACKOFF);
+    worker.on_request(&mut host, 3, false);
+    worker.on_fetch_answer(&mut host, 2, Some(502), b"bad gateway");
+    assert_eq!(host.refused[2], (3, "the token bridge answered 502".into()));
+}
+
+#[test]
+fn a_lease_entry_missing_at_the_first_fetch_is_created_before_it_is_taken() {
+    let proxy = Proxy::new();
+    // No on_configure: the entry is absent.
+    let mut worker = Worker::new(config());
+    let mut host = FakeHost::new(&proxy, 0);
+    assert_eq!(worker.on_request(&mut host, 1, false), RequestAction::Wait);
+    assert_eq!(host.dispatched.len(), 1);
+    let lease = host.shared_get(&worker.config().shared_key("lease")).0;
+    assert!(lease::decode(lease.as_deref()) > proxy.now_nanos.get());
+}
