@@ -30,11 +30,16 @@ pub fn build_dir(target_dir: &Path) -> PathBuf {
 
 /// Builds the packages' release components into [`build_dir`].
 pub fn build_components(root: &Path, target_dir: &Path, packages: &[&str]) {
-    ensure_target_installed();
+    build_for_target(root, target_dir, TARGET, packages);
+}
+
+/// Builds the packages in release for `target` into [`build_dir`].
+pub fn build_for_target(root: &Path, target_dir: &Path, target: &str, packages: &[&str]) {
+    ensure_target_installed(target);
     let mut command = cargo();
     command
         .current_dir(root)
-        .args(["build", "--release", "--target", TARGET]);
+        .args(["build", "--release", "--target", target]);
     for package in packages {
         command.args(["-p", package]);
     }
@@ -66,12 +71,18 @@ pub fn cargo() -> Command {
 /// The built component `file`, copied to `target/wasm32-wasip2/release/` where the README's
 /// commands look for it, and handed to the crate as the environment variable `variable`.
 pub fn publish(target_dir: &Path, file: &str, variable: &str) -> PathBuf {
+    publish_for_target(target_dir, TARGET, file, variable)
+}
+
+/// [`publish`] for a build of `target`, copied to `target/<target>/release/`.
+pub fn publish_for_target(target_dir: &Path, target: &str, file: &str, variable: &str) -> PathBuf {
     let built = build_dir(target_dir)
-        .join(TARGET)
+        .join(target)
         .join("release")
         .join(file);
-    let copy = release_dir(target_dir).join(file);
-    std::fs::create_dir_all(release_dir(target_dir))
+    let release = target_dir.join(target).join("release");
+    let copy = release.join(file);
+    std::fs::create_dir_all(&release)
         .and_then(|()| std::fs::copy(&built, &copy))
         .unwrap_or_else(|error| {
             panic!("copying {} to {}: {error}", built.display(), copy.display())
@@ -85,10 +96,10 @@ pub fn release_dir(target_dir: &Path) -> PathBuf {
 }
 
 /// Cargo does not add a missing target by itself; rustup does, in a few seconds.
-fn ensure_target_installed() {
+fn ensure_target_installed(target: &str) {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let libdir = Command::new(&rustc)
-        .args(["--print", "target-libdir", "--target", TARGET])
+        .args(["--print", "target-libdir", "--target", target])
         .output()
         .ok()
         .filter(|output| output.status.success())
@@ -97,16 +108,16 @@ fn ensure_target_installed() {
         return;
     }
     let mut rustup = Command::new("rustup");
-    rustup.args(["target", "add", TARGET]);
+    rustup.args(["target", "add", target]);
     if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
         rustup.args(["--toolchain", &toolchain]);
     }
     let status = rustup
         .status()
-        .unwrap_or_else(|error| panic!("running `rustup target add {TARGET}` failed: {error}"));
+        .unwrap_or_else(|error| panic!("running `rustup target add {target}` failed: {error}"));
     assert!(
         status.success(),
-        "`rustup target add {TARGET}` failed: {status}"
+        "`rustup target add {target}` failed: {status}"
     );
 }
 

@@ -170,7 +170,10 @@ impl Context for Request {
         // Busy means this runs inside the worker's own resume or refusal of this request, which
         // has already taken it off the waiting list.
         if let Ok(mut worker) = self.worker.try_borrow_mut() {
-            worker.on_request_done(self.context_id);
+            let mut host = ProxyHost {
+                current_context: self.context_id,
+            };
+            worker.on_request_done(&mut host, self.context_id);
         }
         true
     }

@@ -50,6 +50,8 @@ struct Waiter {
 
 struct InFlight {
     token_id: u32,
+    /// The request whose context made the callout; `None` for the root context (a tick).
+    context_id: Option<u32>,
     until_nanos: u64,
 }
 
@@ -114,14 +116,24 @@ impl Worker {
             context_id,
             since_nanos: now,
         });
-        self.fetch_if_free(host, now);
+        self.fetch_if_free(host, now, Some(context_id));
         RequestAction::Wait
     }
 
-    /// A request that ended (its client went away) no longer waits.
-    pub fn on_request_done(&mut self, context_id: u32) {
+    /// A request that ended (its client went away) no longer waits. If its context made the
+    /// callout in flight, the proxy cancels that callout with it: the lease is given back, and
+    /// the next tick or request asks again.
+    pub fn on_request_done(&mut self, host: &mut dyn Host, context_id: u32) {
         self.waiting
             .retain(|waiter| waiter.context_id != context_id);
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.context_id == Some(context_id))
+        {
+            self.in_flight = None;
+            host.shared_set(&self.config.shared_key("lease"), &lease::encode(0), None);
+        }
     }
 
     pub fn on_tick(&mut self, host: &mut dyn Host) {
@@ -139,12 +151,12 @@ impl Worker {
                 // Another worker's fetch, or a tick's refresh, brought it.
                 self.resume_all(host, &token.authorization);
                 if token.refresh_due(now / NANOS) {
-                    self.fetch_if_free(host, now);
+                    self.fetch_if_free(host, now, None);
                 }
             }
             None if !self.waiting.is_empty() => match self.recent_failure(host, now) {
                 Some(message) => self.refuse_all(host, &message),
-                None => self.fetch_if_free(host, now),
+                None => self.fetch_if_free(host, now, None),
             },
             None => {}
         }
@@ -202,7 +214,8 @@ impl Worker {
         }
     }
 
-    fn fetch_if_free(&mut self, host: &mut dyn Host, now: u64) {
+    /// Takes the lease and makes the callout, from the request `context_id` or the root.
+    fn fetch_if_free(&mut self, host: &mut dyn Host, now: u64, context_id: Option<u32>) {
         if self.in_flight.is_some() {
             return;
         }
@@ -237,6 +250,7 @@ impl Worker {
             Ok(token_id) => {
                 self.in_flight = Some(InFlight {
                     token_id,
+                    context_id,
                     until_nanos: until,
                 })
             }

@@ -301,13 +301,36 @@ fn a_failed_refresh_keeps_the_token_that_is_still_good() {
 }
 
 #[test]
+fn a_request_that_goes_away_gives_back_the_lease_of_its_callout() {
+    let proxy = Proxy::new();
+    let (mut first, mut first_host) = worker(&proxy, 0);
+    let (mut second, mut second_host) = worker(&proxy, 100);
+    first.on_request(&mut first_host, 1, false);
+    first.on_request(&mut first_host, 2, false);
+    second.on_request(&mut second_host, 3, false);
+    assert_eq!(first_host.dispatched.len(), 1);
+    // The request that made the callout goes away; the proxy cancels its callout.
+    first.on_request_done(&mut first_host, 1);
+    second.on_tick(&mut second_host);
+    assert_eq!(
+        second_host.dispatched.len(),
+        1,
+        "the lease came back at once"
+    );
+    let answer = bridge_answer(&proxy, "tok-1", 3600);
+    let token_id = second_host.dispatched[0].0;
+    second.on_fetch_answer(&mut second_host, token_id, Some(200), &answer);
+    assert_eq!(second_host.resumed, vec![(3, "Bearer tok-1".into())]);
+    first.on_tick(&mut first_host);
+    assert_eq!(first_host.resumed, vec![(2, "Bearer tok-1".into())]);
+}
+
+#[test]
 fn an_answer_that_never_comes_frees_the_lease_and_waits_end_with_503() {
     let proxy = Proxy::new();
     let (mut first, mut first_host) = worker(&proxy, 0);
     let (mut second, mut second_host) = worker(&proxy, 100);
     first.on_request(&mut first_host, 1, false);
-    // The first worker's request went away with its context: its callout's answer is lost.
-    first.on_request_done(1);
     second.on_request(&mut second_host, 2, false);
     proxy.advance(Duration::from_secs(5));
     second.on_tick(&mut second_host);

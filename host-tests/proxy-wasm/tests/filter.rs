@@ -1,0 +1,323 @@
+//! The Envoy filter as built for Envoy (wasm32-wasip1), run by the minimal proxy-wasm host, its
+//! callouts answered by the real token bridge (with its fake Entra) or by the test.
+
+use host_tests::{FakeEntra, TokenDirectory};
+use proxy_wasm_host::{Callout, Envoy, FILTER, Progress, Worker};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
+use token_bridge_host::RunningBridge;
+use token_bridge_host::demo::fake_authority_config;
+
+const SECRET: &str = "9f2c41d7e8b05a63c1f4";
+const CLUSTER: &str = "token_bridge";
+const VAULT_REQUEST: [(&str, &str); 3] = [
+    (":method", "GET"),
+    (":authority", "myvault.vault.azure.net"),
+    (":path", "/secrets?api-version=7.5"),
+];
+
+struct Bridge {
+    running: RunningBridge,
+    entra: FakeEntra,
+    _tokens: TokenDirectory,
+}
+
+fn start_bridge() -> Bridge {
+    let entra = FakeEntra::new();
+    let env = vec![
+        (IDENTITY_HEADER.to_owned(), SECRET.to_owned()),
+        (
+            TOKEN_BRIDGE_RESOURCES.to_owned(),
+            "https://vault.azure.net".to_owned(),
+        ),
+    ];
+    let (config, tokens) =
+        fake_authority_config("127.0.0.1:0".parse().unwrap(), env, &entra).unwrap();
+    Bridge {
+        running: RunningBridge::start(config).unwrap(),
+        entra,
+        _tokens: tokens,
+    }
+}
+
+fn plugin_config(authority: &str, secret: &str) -> String {
+    format!(
+        r#"{{"cluster":"{CLUSTER}","authority":"{authority}","resource":"https://vault.azure.net","identity_header":"{secret}"}}"#
+    )
+}
+
+/// Envoy with the filter compiled, its clock at the real time (the bridge's tokens are real-time).
+fn envoy() -> Envoy {
+    let envoy = Envoy::load(FILTER, &[CLUSTER]).unwrap();
+    envoy.set_now(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    envoy
+}
+
+/// What Envoy's cluster would do with the callout: send it to the bridge.
+fn forward(callout: &Callout, bridge: SocketAddr) -> (u16, Vec<u8>) {
+    assert_eq!(callout.cluster, CLUSTER);
+    let mut stream = TcpStream::connect(bridge).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nconnection: close\r\n",
+        callout.header(":method").unwrap(),
+        callout.header(":path").unwrap()
+    );
+    for (name, value) in &callout.headers {
+        match name.strip_prefix(':') {
+            Some("authority") => head.push_str(&format!("host: {value}\r\n")),
+            Some(_) => {}
+            None => head.push_str(&format!("{name}: {value}\r\n")),
+        }
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1.as_bytes().to_vec();
+    (status, body)
+}
+
+fn answer_from_bridge(worker: &mut Worker, bridge: &Bridge) {
+    for callout in worker.take_callouts() {
+        let (status, body) = forward(&callout, bridge.running.address());
+        worker.answer(&callout, Some((status, &body))).unwrap();
+    }
+}
+
+fn bridge_answer(envoy: &Envoy, token: &str, lifetime: u64) -> Vec<u8> {
+    format!(
+        r#"{{"access_token":"{token}","expires_on":"{}","resource":"https://vault.azure.net","token_type":"Bearer"}}"#,
+        envoy.now() + lifetime
+    )
+    .into_bytes()
+}
+
+#[test]
+fn requests_get_the_bridges_token_and_only_the_first_waits_for_it() {
+    let bridge = start_bridge();
+    let envoy = envoy();
+    let authority = bridge.running.address().to_string();
+    let mut worker = envoy.worker(&plugin_config(&authority, SECRET)).unwrap();
+    assert_eq!(worker.tick_period(), Duration::from_millis(200));
+
+    let first = worker.request(&VAULT_REQUEST).unwrap();
+    assert_eq!(worker.stream(first).progress, Progress::Paused);
+    let callouts = worker.take_callouts();
+    assert_eq!(callouts.len(), 1);
+    let callout = &callouts[0];
+    assert_eq!(callout.header(":authority"), Some(authority.as_str()));
+    assert_eq!(
+        callout.header(":path"),
+        Some("/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net")
+    );
+    assert_eq!(callout.header("x-identity-header"), Some(SECRET));
+    assert_eq!(callout.timeout_ms, 5000);
+    let (status, body) = forward(callout, bridge.running.address());
+    worker.answer(callout, Some((status, &body))).unwrap();
+
+    let token = format!("Bearer {}", bridge.entra.issued_tokens()[0]);
+    assert_eq!(worker.stream(first).progress, Progress::Continued);
+    assert_eq!(
+        worker.stream(first).header("authorization"),
+        [token.as_str()]
+    );
+    worker.end(first).unwrap();
+
+    for _ in 0..100 {
+        let next = worker.request(&VAULT_REQUEST).unwrap();
+        assert_eq!(worker.stream(next).progress, Progress::Continued);
+        assert_eq!(
+            worker.stream(next).header("authorization"),
+            [token.as_str()]
+        );
+        worker.end(next).unwrap();
+    }
+    assert!(worker.take_callouts().is_empty());
+
+    // A request with its own Authorization keeps it, alone.
+    let mut own = VAULT_REQUEST.to_vec();
+    own.push(("authorization", "Bearer the-apps-own"));
+    let own = worker.request(&own).unwrap();
+    assert_eq!(
+        worker.stream(own).header("authorization"),
+        ["Bearer the-apps-own"]
+    );
+    assert_eq!(bridge.running.requests_served(), 1);
+    assert_eq!(bridge.running.entra_calls(), 1);
+    for log in worker.logs() {
+        assert!(!log.contains(SECRET) && !log.contains(&token), "{log}");
+    }
+}
+
+#[test]
+fn workers_share_one_fetch_and_one_refresh_at_80_percent() {
+    let bridge = start_bridge();
+    let envoy = envoy();
+    let config = plugin_config(&bridge.running.address().to_string(), SECRET);
+    let mut first = envoy.worker(&config).unwrap();
+    let mut second = envoy.worker(&config).unwrap();
+
+    let waiting_first = first.request(&VAULT_REQUEST).unwrap();
+    let waiting_second = second.request(&VAULT_REQUEST).unwrap();
+    second.tick().unwrap();
+    assert!(
+        second.take_callouts().is_empty(),
+        "the first worker holds the lease"
+    );
+    answer_from_bridge(&mut first, &bridge);
+    assert_eq!(first.stream(waiting_first).progress, Progress::Continued);
+    assert_eq!(second.stream(waiting_second).progress, Progress::Paused);
+    // The second worker's next tick finds the shared token.
+    envoy.advance(Duration::from_millis(200));
+    second.tick().unwrap();
+    assert_eq!(second.stream(waiting_second).progress, Progress::Continued);
+    let token = format!("Bearer {}", bridge.entra.issued_tokens()[0]);
+    assert_eq!(
+        second.stream(waiting_second).header("authorization"),
+        [token.as_str()]
+    );
+
+    // At 80% of the token's life one worker refreshes; requests meanwhile keep the old token.
+    envoy.advance(Duration::from_secs(2900));
+    first.tick().unwrap();
+    second.tick().unwrap();
+    let refreshes = first.take_callouts();
+    assert_eq!(refreshes.len(), 1);
+    assert!(second.take_callouts().is_empty());
+    let during = second.request(&VAULT_REQUEST).unwrap();
+    assert_eq!(
+        second.stream(during).header("authorization"),
+        [token.as_str()]
+    );
+    let fresh = bridge_answer(&envoy, "refreshed-token", 3600);
+    first.answer(&refreshes[0], Some((200, &fresh))).unwrap();
+    let after = second.request(&VAULT_REQUEST).unwrap();
+    assert_eq!(
+        second.stream(after).header("authorization"),
+        ["Bearer refreshed-token"]
+    );
+    assert!(first.take_callouts().is_empty() && second.take_callouts().is_empty());
+}
+
+#[test]
+fn a_wrong_secret_gets_the_bridges_refusal_as_a_503_without_the_secret() {
+    let bridge = start_bridge();
+    let envoy = envoy();
+    let wrong = "0000000000wrong-secret";
+    let mut worker = envoy
+        .worker(&plugin_config(&bridge.running.address().to_string(), wrong))
+        .unwrap();
+    let request = worker.request(&VAULT_REQUEST).unwrap();
+    answer_from_bridge(&mut worker, &bridge);
+    match &worker.stream(request).progress {
+        Progress::Answered { status: 503, body } => {
+            assert!(
+                body.contains(
+                    "the token bridge answered 401: the X-IDENTITY-HEADER header does not match"
+                ),
+                "{body}"
+            );
+            assert!(!body.contains(wrong), "{body}");
+        }
+        other => panic!("expected a 503, got {other:?}"),
+    }
+    // During the backoff the next request is refused at once, without a callout.
+    let next = worker.request(&VAULT_REQUEST).unwrap();
+    assert!(matches!(
+        worker.stream(next).progress,
+        Progress::Answered { status: 503, .. }
+    ));
+    assert!(worker.take_callouts().is_empty());
+    assert_eq!(bridge.running.entra_calls(), 0);
+}
+
+#[test]
+fn callouts_that_fail_or_cannot_start_end_the_wait_with_a_503() {
+    let envoy = envoy();
+    let mut worker = envoy
+        .worker(&plugin_config("127.0.0.1:8181", SECRET))
+        .unwrap();
+    let request = worker.request(&VAULT_REQUEST).unwrap();
+    let callout = worker.take_callouts().pop().unwrap();
+    worker.answer(&callout, None).unwrap();
+    assert_eq!(
+        worker.stream(request).progress,
+        Progress::Answered {
+            status: 503,
+            body: "the token bridge did not answer (cluster 'token_bridge')\n".into()
+        }
+    );
+
+    let unknown = r#"{"cluster":"no_such_cluster","authority":"127.0.0.1:8181","resource":"https://vault.azure.net","identity_header":"9f2c41d7e8b05a63c1f4"}"#;
+    let mut worker = envoy.worker(unknown).unwrap();
+    let request = worker.request(&VAULT_REQUEST).unwrap();
+    assert_eq!(
+        worker.stream(request).progress,
+        Progress::Answered {
+            status: 503,
+            body: "the callout to cluster 'no_such_cluster' could not start: BadArgument\n".into()
+        }
+    );
+}
+
+#[test]
+fn a_request_that_goes_away_before_the_answer_does_not_leave_the_others_waiting() {
+    let envoy = envoy();
+    let mut worker = envoy
+        .worker(&plugin_config("127.0.0.1:8181", SECRET))
+        .unwrap();
+    let gone = worker.request(&VAULT_REQUEST).unwrap();
+    let waiting = worker.request(&VAULT_REQUEST).unwrap();
+    let lost = worker.take_callouts().pop().unwrap();
+    assert_eq!(lost.context, gone);
+    worker.end(gone).unwrap();
+    // Envoy cancels a context's callouts with it; were the answer delivered, the SDK drops it.
+    let late = bridge_answer(&envoy, "lost-token", 3600);
+    worker.answer(&lost, Some((200, &late))).unwrap();
+    assert_eq!(worker.stream(waiting).progress, Progress::Paused);
+    // The next tick asks again, from the plugin's root context, which lives on.
+    worker.tick().unwrap();
+    let callout = worker
+        .take_callouts()
+        .pop()
+        .expect("a callout from the tick");
+    assert_eq!(callout.context, 1);
+    let answer = bridge_answer(&envoy, "tok-2", 3600);
+    worker.answer(&callout, Some((200, &answer))).unwrap();
+    assert_eq!(worker.stream(waiting).progress, Progress::Continued);
+    assert_eq!(
+        worker.stream(waiting).header("authorization"),
+        ["Bearer tok-2"]
+    );
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_every_problem_named_and_no_secret() {
+    let envoy = envoy();
+    let error = envoy
+        .worker(r#"{"resource":"https://vault.azure.net/.default","identity_header":"has a space 9f2c41d7"}"#)
+        .err()
+        .unwrap()
+        .to_string();
+    for expected in [
+        "\"cluster\" is missing",
+        "\"authority\" is missing",
+        "is a scope",
+        "printable ASCII",
+    ] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+    assert!(!error.contains("9f2c41d7"), "{error}");
+}
