@@ -6,24 +6,19 @@
 #[allow(dead_code)]
 mod build_support;
 
-use std::path::PathBuf;
-
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir
-        .parent()
-        .expect("host-tests sits in the workspace root");
-    for input in [
-        "src",
-        "wit",
-        "Cargo.toml",
-        "Cargo.lock",
-        "rust-toolchain.toml",
-        "host-tests/floor",
-        "host-tests/build_support.rs",
-    ] {
-        println!("cargo:rerun-if-changed={}", root.join(input).display());
-    }
+    let root = &build_support::workspace_root(
+        1,
+        &[
+            "src",
+            "wit",
+            "Cargo.toml",
+            "Cargo.lock",
+            "rust-toolchain.toml",
+            "host-tests/floor",
+            "host-tests/build_support.rs",
+        ],
+    );
     let target_dir = build_support::target_dir(root);
     build_support::build_components(
         root,

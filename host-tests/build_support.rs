@@ -8,6 +8,21 @@ use std::process::Command;
 
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// The workspace root, `levels` folders above the package running the script, after telling
+/// cargo to run the script again when any of `inputs` (paths from the root) changes.
+pub fn workspace_root(levels: usize, inputs: &[&str]) -> PathBuf {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest_dir
+        .ancestors()
+        .nth(levels)
+        .expect("the package sits inside the workspace")
+        .to_path_buf();
+    for input in inputs {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    root
+}
+
 /// The workspace's target directory, as the cargo running the script uses it.
 pub fn target_dir(root: &Path) -> PathBuf {
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");

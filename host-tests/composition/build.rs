@@ -11,27 +11,21 @@
 #[path = "../build_support.rs"]
 mod build_support;
 
-use std::path::{Path, PathBuf};
-
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir
-        .parent()
-        .and_then(Path::parent)
-        .expect("host-tests/composition sits two levels below the workspace root");
-    for input in [
-        "src",
-        "wit",
-        "Cargo.toml",
-        "Cargo.lock",
-        "rust-toolchain.toml",
-        "examples/bearer-middleware",
-        "examples/sample-app",
-        "examples/spin",
-        "host-tests/build_support.rs",
-    ] {
-        println!("cargo:rerun-if-changed={}", root.join(input).display());
-    }
+    let root = &build_support::workspace_root(
+        2,
+        &[
+            "src",
+            "wit",
+            "Cargo.toml",
+            "Cargo.lock",
+            "rust-toolchain.toml",
+            "examples/bearer-middleware",
+            "examples/sample-app",
+            "examples/spin",
+            "host-tests/build_support.rs",
+        ],
+    );
     let target_dir = build_support::target_dir(root);
     build_support::build_components(
         root,

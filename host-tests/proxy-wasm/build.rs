@@ -5,25 +5,19 @@
 #[allow(dead_code)]
 mod build_support;
 
-use std::path::{Path, PathBuf};
-
 const FILTER_TARGET: &str = "wasm32-wasip1";
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir
-        .parent()
-        .and_then(Path::parent)
-        .expect("host-tests/proxy-wasm sits two levels below the workspace root");
-    for input in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "rust-toolchain.toml",
-        "examples/proxy-wasm-filter",
-        "host-tests/build_support.rs",
-    ] {
-        println!("cargo:rerun-if-changed={}", root.join(input).display());
-    }
+    let root = &build_support::workspace_root(
+        2,
+        &[
+            "Cargo.toml",
+            "Cargo.lock",
+            "rust-toolchain.toml",
+            "examples/proxy-wasm-filter",
+            "host-tests/build_support.rs",
+        ],
+    );
     let target_dir = build_support::target_dir(root);
     build_support::build_for_target(root, &target_dir, FILTER_TARGET, &["proxy-wasm-filter"]);
     build_support::publish_for_target(

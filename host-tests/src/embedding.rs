@@ -204,7 +204,8 @@ impl WasiHttpHooks for TransportHooks {
     }
 }
 
-fn send_over_network(
+/// Sends the request with wasmtime-wasi-http's own client, as a host without hooks would.
+pub fn send_over_network(
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> ResponseFuture {

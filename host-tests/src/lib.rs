@@ -5,8 +5,10 @@
 #![allow(clippy::result_large_err)]
 
 mod canned;
+pub mod demo;
 mod embedding;
 mod fake_entra;
+mod incoming;
 mod local_server;
 mod test_clock;
 mod token_dir;
@@ -18,9 +20,10 @@ pub use embedding::types::{
 };
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, ResponseFuture,
-    SentResponse, Transport, WasiHost,
+    SentResponse, Transport, WasiHost, send_over_network,
 };
 pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
+pub use incoming::handle_request;
 pub use local_server::{LocalServer, ServerAnswer};
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory};

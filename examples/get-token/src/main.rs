@@ -6,6 +6,7 @@
 use azure_workload_identity::settings::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
+use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
 use host_tests::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra,
     HostConfig, TokenDirectory, TokenRequestOptions, Transport,
@@ -22,13 +23,6 @@ With --live, the real authority is asked, configured like azure-identity from
 AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST
 (an AKS pod with workload identity has them); the token file's directory is granted
 to the component read-only.";
-
-/// The environment the demo pod gets: the shape of what the AKS webhook injects.
-const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const DEMO_CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
-/// A service-account token's shape; the fake authority does not verify signatures.
-const DEMO_ASSERTION: &str =
-    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVtbzpkZW1vIn0.ZGVtbw";
 
 struct Args {
     live: bool,

@@ -29,15 +29,7 @@ impl WasiHttpHooks for CountingHooks {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match &self.authority {
             Authority::Fake(fake) => fake.answer(request, options),
-            Authority::Network => Box::new(async move {
-                use http_body_util::BodyExt;
-                let (response, io) =
-                    wasmtime_wasi_http::default_send_request(request, options).await?;
-                Ok((
-                    response.map(BodyExt::boxed_unsync),
-                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
-                ))
-            }),
+            Authority::Network => host_tests::send_over_network(request, options),
         }
     }
 }

@@ -9,11 +9,7 @@ use azure_workload_identity::settings::{
 use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
 use std::net::SocketAddr;
 
-pub const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-pub const DEMO_CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
-/// A service-account token's shape; the fake authority does not verify signatures.
-pub const DEMO_ASSERTION: &str =
-    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVtbzpkZW1vIn0.ZGVtbw";
+pub use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
 
 /// A bridge with the demo identity and a fake authority; `env` adds the bridge's own settings
 /// (any `AZURE_*` in it is replaced by the demo's). Keep the directory while the bridge serves.

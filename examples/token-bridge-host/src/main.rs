@@ -12,6 +12,7 @@ use token_bridge_host::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
 
 const USAGE: &str = "usage: token-bridge [--listen ADDR] [--component FILE]
                     [--identity-header-file FILE] [--fake-authority] [--quiet]
+       token-bridge --probe [--listen ADDR]
 
 Serves GET /msi/token?api-version=2019-08-01&resource=R (the App Service managed-identity
 protocol) with tokens for the pod's workload identity, and GET /healthz for probes.
@@ -21,6 +22,8 @@ protocol) with tokens for the pod's workload identity, and GET /healthz for prob
   --identity-header-file FILE read the secret from FILE instead of IDENTITY_HEADER
   --fake-authority            a built-in fake Microsoft Entra ID and a demo token file
   --quiet                     no line per request on stderr
+  --probe                     ask a running bridge's /healthz and exit 0 if it is ready
+                              (a pod's exec probe: kubelet's own probes cannot reach loopback)
 
 Environment: IDENTITY_HEADER (the secret callers send as X-IDENTITY-HEADER, at least 16
 characters), TOKEN_BRIDGE_RESOURCES (the resources tokens may be had for), and the
@@ -34,6 +37,7 @@ struct Args {
     identity_header_file: Option<PathBuf>,
     fake_authority: bool,
     log: bool,
+    probe: bool,
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.probe {
+        return probe(args.listen);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -60,6 +67,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         identity_header_file: None,
         fake_authority: false,
         log: true,
+        probe: false,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -76,6 +84,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--fake-authority" => parsed.fake_authority = true,
             "--quiet" => parsed.log = false,
+            "--probe" => parsed.probe = true,
             "-h" | "--help" => return Err("serves workload identity tokens on loopback".into()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -150,6 +159,36 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// `GET /healthz` on the bridge at `address`: ready when it answers 200 within two seconds.
+fn probe(address: SocketAddr) -> ExitCode {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(2);
+    let answer = std::net::TcpStream::connect_timeout(&address, timeout).and_then(|mut stream| {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        write!(
+            stream,
+            "GET {} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n",
+            token_bridge::protocol::HEALTH_PATH
+        )?;
+        let mut answer = String::new();
+        stream.take(64 * 1024).read_to_string(&mut answer)?;
+        Ok(answer)
+    });
+    match answer {
+        Ok(answer) if answer.starts_with("HTTP/1.1 200 ") => ExitCode::SUCCESS,
+        Ok(answer) => {
+            let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+            eprintln!("token-bridge: not ready: {body}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("token-bridge: no bridge at {address}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.
 fn wait_for_shutdown_signal() -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -181,6 +220,7 @@ mod tests {
         let args = parse(&[]).unwrap();
         assert_eq!(args.listen.to_string(), "127.0.0.1:8181");
         assert!(args.log && !args.fake_authority && args.identity_header_file.is_none());
+        assert!(!args.probe);
     }
 
     #[test]
@@ -192,8 +232,10 @@ mod tests {
             "/secrets/h",
             "--fake-authority",
             "--quiet",
+            "--probe",
         ])
         .unwrap();
+        assert!(args.probe);
         assert_eq!(args.listen.port(), 0);
         assert!(args.fake_authority && !args.log);
         assert_eq!(

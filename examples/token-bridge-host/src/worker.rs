@@ -2,18 +2,15 @@
 
 use crate::authority::{Authority, CountingHooks};
 use bytes::Bytes;
-use host_tests::WasiHost;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty, Limited};
+use host_tests::{WasiHost, handle_request};
+use http_body_util::{BodyExt, Empty};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx};
-use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::sync::{Proxy, ProxyPre};
 
 type State = WasiHost<CountingHooks>;
@@ -140,32 +137,7 @@ impl Worker {
                     .boxed(),
             )?;
         *request.headers_mut() = headers;
-        let request = store
-            .data_mut()
-            .http()
-            .new_incoming_request::<BoxBody<Bytes, ErrorCode>>(Scheme::Http, request)?;
-        let answered = Arc::new(Mutex::new(None));
-        let slot = answered.clone();
-        let out = store
-            .data_mut()
-            .http()
-            .new_response_outparam_from_callback(move |response| {
-                *slot.lock().unwrap() = Some(response);
-            })?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut *store, request, out)?;
-        let response = answered
-            .lock()
-            .unwrap()
-            .take()
-            .ok_or_else(|| wasmtime::format_err!("the component set no response"))?
-            .map_err(|error| wasmtime::format_err!("the component answered {error:?}"))?;
-        let (parts, body) = response.into_parts();
-        // The bridge writes and finishes its body before `handle` returns.
-        let body = wasmtime_wasi::runtime::in_tokio(Limited::new(body, MAX_ANSWER_BYTES).collect())
-            .map_err(|error| wasmtime::format_err!("reading the component's answer: {error}"))?
-            .to_bytes();
+        let (parts, body) = handle_request(store, proxy, request, MAX_ANSWER_BYTES)?;
         Ok(Answer {
             status: parts.status.as_u16(),
             headers: parts.headers,

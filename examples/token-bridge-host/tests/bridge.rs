@@ -4,7 +4,7 @@
 mod common;
 
 use common::{SECRET, STORAGE, VAULT, VAULT_PATH, get, request, start_bridge};
-use host_tests::FakeResponse;
+use host_tests::{FakeResponse, TokenDirectory};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use token_bridge_host::demo::{DEMO_ASSERTION, DEMO_CLIENT};
@@ -165,27 +165,55 @@ fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
     assert!(!error.contains("short"), "{error}");
 }
 
-/// The command as a sidecar runs it: started, asked, stopped by SIGTERM; its log has one line per
-/// request and a summary, and never the secret, a token or the assertion.
-#[test]
-fn the_token_bridge_command_serves_logs_without_secrets_and_stops_on_sigterm() {
-    let mut bridge = Command::new(env!("CARGO_BIN_EXE_token-bridge"))
+/// Starts the command with `args` and the bridge's settings in `env`; returns it with its stderr
+/// and the address it printed.
+fn start_command(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    String,
+    std::net::SocketAddr,
+) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_token-bridge"));
+    command
         .args(["--fake-authority", "--listen", "127.0.0.1:0"])
-        .env("IDENTITY_HEADER", SECRET)
+        .args(args)
+        .env_remove("IDENTITY_HEADER")
         .env("TOKEN_BRIDGE_RESOURCES", VAULT)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut bridge = command.spawn().unwrap();
     let mut log = BufReader::new(bridge.stderr.take().unwrap());
     let mut first = String::new();
     log.read_line(&mut first).unwrap();
-    let address: std::net::SocketAddr = first
+    let address = first
         .split("serving on ")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .parse()
         .unwrap();
+    (bridge, log, first, address)
+}
+
+fn terminate(mut bridge: std::process::Child) -> std::process::ExitStatus {
+    let terminated = Command::new("kill")
+        .args(["-TERM", &bridge.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    bridge.wait().unwrap()
+}
+
+/// The command as a sidecar runs it: started, asked, stopped by SIGTERM; its log has one line per
+/// request and a summary, and never the secret, a token or the assertion.
+#[test]
+fn the_token_bridge_command_serves_logs_without_secrets_and_stops_on_sigterm() {
+    let (bridge, mut log, first, address) = start_command(&[], &[("IDENTITY_HEADER", SECRET)]);
     let (status, body) = get(address, VAULT_PATH, SECRET);
     assert_eq!(status, 200, "{body}");
     let token: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -193,12 +221,7 @@ fn the_token_bridge_command_serves_logs_without_secrets_and_stops_on_sigterm() {
     assert_eq!(get(address, VAULT_PATH, "wrong-secret-wrong-secret").0, 401);
     assert_eq!(get(address, VAULT_PATH, SECRET).0, 200);
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &bridge.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let exit = bridge.wait().unwrap();
+    let exit = terminate(bridge);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut log, &mut rest).unwrap();
     let log = first + &rest;
@@ -212,4 +235,34 @@ fn the_token_bridge_command_serves_logs_without_secrets_and_stops_on_sigterm() {
     for secret in [SECRET, &token, DEMO_ASSERTION, "wrong-secret"] {
         assert!(!log.contains(secret), "the log holds a secret: {log}");
     }
+}
+
+/// A Kubernetes Secret mounted as a file, as `kubectl create secret --from-file` leaves it (with
+/// a trailing newline), and the `--probe` an exec probe runs.
+#[test]
+fn the_secret_is_read_from_a_file_and_the_probe_sees_the_bridge_ready() {
+    let dir = TokenDirectory::new().unwrap();
+    dir.write_file("identity-header", &format!("{SECRET}\n"))
+        .unwrap();
+    let file = dir.path().join("identity-header");
+    let (bridge, _log, _, address) = start_command(
+        &["--quiet", "--identity-header-file", file.to_str().unwrap()],
+        &[],
+    );
+    // Had the newline been kept, the secret would be one character longer than what the SDK sends.
+    assert_eq!(get(address, VAULT_PATH, SECRET).0, 200);
+    let probe = |address: &str| {
+        Command::new(env!("CARGO_BIN_EXE_token-bridge"))
+            .args(["--probe", "--listen", address])
+            .output()
+            .unwrap()
+    };
+    assert!(probe(&address.to_string()).status.success());
+    terminate(bridge);
+    let refused = probe(&address.to_string());
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no bridge at"),
+        "{refused:?}"
+    );
 }

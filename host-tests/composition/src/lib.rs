@@ -7,8 +7,9 @@
 #![allow(clippy::result_large_err)]
 
 use bytes::Bytes;
-use host_tests::{FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost};
-use http_body_util::combinators::BoxBody;
+use host_tests::{
+    FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost, handle_request,
+};
 use http_body_util::{BodyExt, Empty};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -16,9 +17,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx};
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// The sample app alone, as built.
 pub const SAMPLE_APP: &str = env!("SAMPLE_APP");
@@ -150,6 +150,9 @@ pub struct ProxyComposition {
     pre: ProxyPre<HostState>,
 }
 
+/// The Spin app's answers are a page of a key vault's list at most.
+const MAX_SERVED_BODY: usize = 4 * 1024 * 1024;
+
 /// What the proxy answered.
 #[derive(Debug)]
 pub struct Served {
@@ -180,35 +183,13 @@ impl ProxyComposition {
         let request = http::Request::builder()
             .method(method)
             .uri(format!("http://localhost:3000{path}"))
-            .body(Empty::<Bytes>::new().map_err(|never| match never {}))?;
-        let request = store
-            .data_mut()
-            .http()
-            .new_incoming_request::<BoxBody<Bytes, ErrorCode>>(
-                Scheme::Http,
-                request.map(BodyExt::boxed),
+            .body(
+                Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
             )?;
-        let answered = Arc::new(Mutex::new(None));
-        let slot = answered.clone();
-        let out = store
-            .data_mut()
-            .http()
-            .new_response_outparam_from_callback(move |response| {
-                *slot.lock().unwrap() = Some(response);
-            })?;
         let proxy = self.pre.instantiate(&mut store)?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut store, request, out)?;
-        let response = answered
-            .lock()
-            .unwrap()
-            .take()
-            .ok_or_else(|| wasmtime::format_err!("the app never set a response"))?
-            .map_err(|error| wasmtime::format_err!("the app answered an error: {error:?}"))?;
-        let (parts, body) = response.into_parts();
-        // The app wrote and finished its body before `handle` returned.
-        let body = wasmtime_wasi::runtime::in_tokio(body.collect())?.to_bytes();
+        let (parts, body) = handle_request(&mut store, &proxy, request, MAX_SERVED_BODY)?;
         Ok(Served {
             status: parts.status.as_u16(),
             content_type: parts
