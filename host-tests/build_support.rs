@@ -97,8 +97,12 @@ pub fn publish_for_target(target_dir: &Path, target: &str, file: &str, variable:
         .join(file);
     let release = target_dir.join(target).join("release");
     let copy = release.join(file);
+    // Several build scripts publish the credential, and another may be reading it (`wac plug`):
+    // a copy beside it, renamed over it, replaces it whole.
+    let partial = release.join(format!("{file}.{}.partial", std::process::id()));
     std::fs::create_dir_all(&release)
-        .and_then(|()| std::fs::copy(&built, &copy))
+        .and_then(|()| std::fs::copy(&built, &partial))
+        .and_then(|_| std::fs::rename(&partial, &copy))
         .unwrap_or_else(|error| {
             panic!("copying {} to {}: {error}", built.display(), copy.display())
         });
@@ -167,10 +171,17 @@ pub fn wac(target_dir: &Path) -> PathBuf {
     }
     let tools = target_dir.join("tools");
     let installed = tools.join("bin").join("wac");
-    for candidate in [installed.clone(), PathBuf::from("wac")] {
-        if is_pinned_wac(&candidate) {
-            return candidate;
-        }
+    if is_pinned_wac(Path::new("wac")) {
+        return PathBuf::from("wac");
+    }
+    // Two build scripts (the compositions', the token bridge's) may want it at once: the second
+    // waits for the first's install instead of racing it in the same directories.
+    std::fs::create_dir_all(&tools).expect("creating target/tools");
+    let lock = std::fs::File::create(tools.join("wac-install.lock"))
+        .expect("creating target/tools/wac-install.lock");
+    lock.lock().expect("locking target/tools/wac-install.lock");
+    if is_pinned_wac(&installed) {
+        return installed;
     }
     let status = cargo()
         .args(["install", "wac-cli", "--locked", "--no-default-features"])

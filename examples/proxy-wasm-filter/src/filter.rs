@@ -87,20 +87,33 @@ impl Host for ProxyHost {
     }
 }
 
-/// The answer of the callout `token_id`, from whichever context made it, to the worker.
-fn fetch_answered(worker: &RefCell<Worker>, current_context: u32, token_id: u32, body_size: usize) {
-    let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+/// The answer of the callout `token_id`, from whichever context made it, to the worker. With no
+/// headers there was no answer (Envoy reports a reset so), and then there is no header map to
+/// read: asking for one would fail with a status the SDK turns into a trap.
+fn fetch_answered(
+    worker: &RefCell<Worker>,
+    current_context: u32,
+    token_id: u32,
+    header_count: usize,
+    body_size: usize,
+) {
+    let (status, body) = if header_count == 0 {
+        (None, Vec::new())
+    } else {
+        let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|status| core::str::from_utf8(&status).ok()?.parse().ok());
+        let body = hostcalls::get_buffer(
+            proxy_wasm::types::BufferType::HttpCallResponseBody,
+            0,
+            body_size,
+        )
         .ok()
         .flatten()
-        .and_then(|status| status.parse().ok());
-    let body = hostcalls::get_buffer(
-        proxy_wasm::types::BufferType::HttpCallResponseBody,
-        0,
-        body_size,
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+        .unwrap_or_default();
+        (status, body)
+    };
     let mut host = ProxyHost { current_context };
     worker
         .borrow_mut()
@@ -108,9 +121,9 @@ fn fetch_answered(worker: &RefCell<Worker>, current_context: u32, token_id: u32,
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
+    fn on_http_call_response(&mut self, token_id: u32, headers: usize, body: usize, _: usize) {
         if let Some(worker) = &self.worker {
-            fetch_answered(worker, self.context_id, token_id, body_size);
+            fetch_answered(worker, self.context_id, token_id, headers, body);
         }
     }
 }
@@ -162,18 +175,15 @@ struct Request {
 }
 
 impl Context for Request {
-    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
-        fetch_answered(&self.worker, self.context_id, token_id, body_size);
+    fn on_http_call_response(&mut self, token_id: u32, headers: usize, body: usize, _: usize) {
+        fetch_answered(&self.worker, self.context_id, token_id, headers, body);
     }
 
     fn on_done(&mut self) -> bool {
         // Busy means this runs inside the worker's own resume or refusal of this request, which
         // has already taken it off the waiting list.
         if let Ok(mut worker) = self.worker.try_borrow_mut() {
-            let mut host = ProxyHost {
-                current_context: self.context_id,
-            };
-            worker.on_request_done(&mut host, self.context_id);
+            worker.on_request_done(self.context_id);
         }
         true
     }
@@ -181,7 +191,11 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        let has_authorization = self.get_http_request_header("authorization").is_some();
+        // As bytes: the SDK's text getter traps on a value that is not UTF-8, which any client
+        // may send.
+        let has_authorization =
+            hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, "authorization")
+                .is_ok_and(|value| value.is_some());
         let mut host = ProxyHost {
             current_context: self.context_id,
         };

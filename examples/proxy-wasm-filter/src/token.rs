@@ -66,7 +66,7 @@ impl SharedToken {
         let lifetime = expires_on - now;
         // A short-lived token is refreshed before it stops being sent, not after.
         let before_unusable = lifetime.saturating_sub(2 * EXPIRY_MARGIN_SECS);
-        let refresh_in = (lifetime * REFRESH_AT_PERCENT / 100)
+        let refresh_in = (lifetime.saturating_mul(REFRESH_AT_PERCENT) / 100)
             .min(before_unusable)
             .max(MIN_REFRESH_INTERVAL_SECS);
         let refresh_at = now + refresh_in;

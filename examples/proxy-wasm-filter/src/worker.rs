@@ -31,7 +31,7 @@ pub trait Host {
     fn refuse(&mut self, context_id: u32, message: &str);
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum RequestAction {
     /// It has its own `Authorization`: left as it is.
     Continue,
@@ -41,6 +41,18 @@ pub enum RequestAction {
     Wait,
     /// Answer 503 with this message: the last fetch failed moments ago.
     Refuse(String),
+}
+
+// By hand, so that the token in `Authorize` is never printed.
+impl core::fmt::Debug for RequestAction {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RequestAction::Continue => f.write_str("Continue"),
+            RequestAction::Authorize(_) => f.write_str("Authorize(<redacted>)"),
+            RequestAction::Wait => f.write_str("Wait"),
+            RequestAction::Refuse(message) => f.debug_tuple("Refuse").field(message).finish(),
+        }
+    }
 }
 
 struct Waiter {
@@ -121,9 +133,11 @@ impl Worker {
     }
 
     /// A request that ended (its client went away) no longer waits. If its context made the
-    /// callout in flight, the proxy cancels that callout with it: the lease is given back, and
-    /// the next tick or request asks again.
-    pub fn on_request_done(&mut self, host: &mut dyn Host, context_id: u32) {
+    /// callout in flight, the answer will not reach the filter: Envoy keeps the callout going
+    /// (callouts belong to the plugin's root context) but the SDK drops the answer of a context it
+    /// has deleted. The lease is left to run out, so the callout still counts as the one in
+    /// flight; then the next tick asks again, from the root context.
+    pub fn on_request_done(&mut self, context_id: u32) {
         self.waiting
             .retain(|waiter| waiter.context_id != context_id);
         if self
@@ -132,7 +146,6 @@ impl Worker {
             .is_some_and(|f| f.context_id == Some(context_id))
         {
             self.in_flight = None;
-            host.shared_set(&self.config.shared_key("lease"), &lease::encode(0), None);
         }
     }
 

@@ -103,6 +103,8 @@ fn run(args: Args) -> Result<(), String> {
         let secret = std::fs::read_to_string(file).map_err(|error| {
             format!("reading --identity-header-file {}: {error}", file.display())
         })?;
+        // The file wins over the variable (a guest's getenv would find the first of two).
+        env.retain(|(name, _)| name != IDENTITY_HEADER);
         // Secret files written by `echo` or kubectl often end with a newline.
         env.push((
             IDENTITY_HEADER.into(),

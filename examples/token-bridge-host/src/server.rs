@@ -22,8 +22,16 @@ const QUEUE_LENGTH: usize = 256;
 /// A client gets this long to send its request's headers (a slow client cannot hold a
 /// connection open for ever).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longer than the worker's own bound on a request, so the worker answers first.
+/// Longer than the worker's bound on one request; a request queued behind others may still meet
+/// it, and is then answered 504 (and skipped by the worker).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Connections served at once; more wait in the listener's backlog.
+const MAX_CONNECTIONS: usize = 1024;
+/// After a failed accept (e.g. no file descriptor left), before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// On stop, how long requests being answered get to finish (Kubernetes waits 30 s by default
+/// between SIGTERM and SIGKILL).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct BridgeConfig {
     /// Where to listen; port 0 picks a free one.
@@ -61,6 +69,13 @@ impl RunningBridge {
                 .map(|(_, value)| value.clone())
         };
         Settings::from_lookup(lookup)?;
+        // Bound first: a port in use is the likeliest failure, and nothing is started yet.
+        let listener = std::net::TcpListener::bind(config.listen)
+            .map_err(|error| format!("listening on {}: {error}", config.listen))?;
+        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|error| error.to_string())?;
         let entra_calls = Arc::new(AtomicU64::new(0));
         let grants = Grants {
             env: config.env,
@@ -76,14 +91,10 @@ impl RunningBridge {
         std::thread::Builder::new()
             .name("token-bridge-worker".into())
             .spawn(move || worker.run(queue))
-            .map_err(|error| format!("starting the worker: {error}"))?;
-
-        let listener = std::net::TcpListener::bind(config.listen)
-            .map_err(|error| format!("listening on {}: {error}", config.listen))?;
-        let address = listener.local_addr().map_err(|error| error.to_string())?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| {
+                ticking.store(false, Ordering::Relaxed);
+                format!("starting the worker: {error}")
+            })?;
         let requests = Arc::new(AtomicU64::new(0));
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         let served = Served {
@@ -94,7 +105,10 @@ impl RunningBridge {
         let server = std::thread::Builder::new()
             .name("token-bridge-server".into())
             .spawn(move || serve(listener, served, stopped))
-            .map_err(|error| format!("starting the server: {error}"))?;
+            .map_err(|error| {
+                ticking.store(false, Ordering::Relaxed);
+                format!("starting the server: {error}")
+            })?;
         Ok(RunningBridge {
             address,
             requests,
@@ -128,7 +142,8 @@ impl RunningBridge {
         self.entra_calls.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting, lets the connections being served finish, and returns.
+    /// Stops accepting, closes idle connections, gives requests being answered up to 10 s to
+    /// get their answer, and returns.
     pub fn stop(mut self) {
         self.stop_serving();
     }
@@ -179,31 +194,56 @@ fn serve(
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).expect("a listener in non-blocking mode");
+        // Tells each connection to finish the request it is answering and close.
+        let (closing, close) = tokio::sync::watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 _ = &mut stopped => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let served = served.clone();
-                    connections.spawn(async move {
-                        let service = service_fn(move |request| {
-                            let served = served.clone();
-                            async move { Ok::<_, Infallible>(answer(request, &served).await) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(HEADER_READ_TIMEOUT)
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
+                accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => {
+                    match accepted {
+                        Ok((stream, _)) => {
+                            connections.spawn(connection(stream, served.clone(), close.clone()));
+                        }
+                        // Out of file descriptors, say: wait for some to be freed rather
+                        // than spin on the error.
+                        Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+                    }
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
-        // Keep-alive connections would wait for their clients; the answers in flight are sent.
-        connections.abort_all();
+        // Idle keep-alive connections close at once; requests being answered get their answer.
+        let _ = closing.send(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+            connections.abort_all();
+        }
     });
+}
+
+/// Serves one connection until the client closes it or the bridge stops.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    served: Served,
+    mut close: tokio::sync::watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request| {
+        let served = served.clone();
+        async move { Ok::<_, Infallible>(answer(request, &served).await) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = close.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 async fn answer(
@@ -216,6 +256,10 @@ async fn answer(
         .uri()
         .path_and_query()
         .map_or_else(|| "/".to_owned(), ToString::to_string);
+    // The settings were checked at start, and a probe must not wait behind token requests.
+    if request.uri().path() == token_bridge::protocol::HEALTH_PATH {
+        return respond(Answer::json(200, r#"{"status":"ok"}"#.to_owned()));
+    }
     let (reply, answered) = tokio::sync::oneshot::channel();
     let job = Job {
         method: method.clone(),
@@ -229,11 +273,18 @@ async fn answer(
             Ok(Err(_)) => Answer::error(503, "unavailable", "the bridge's worker stopped"),
             Err(_) => Answer::error(504, "timeout", "the bridge did not answer in time"),
         },
-        Err(TrySendError::Full(_)) => Answer::error(
-            503,
-            "busy",
-            &format!("{QUEUE_LENGTH} requests are already waiting; retry shortly"),
-        ),
+        Err(TrySendError::Full(_)) => {
+            let mut busy = Answer::error(
+                503,
+                "busy",
+                &format!("{QUEUE_LENGTH} requests are already waiting; retry shortly"),
+            );
+            busy.headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            busy
+        }
         Err(TrySendError::Disconnected(_)) => {
             Answer::error(503, "unavailable", "the bridge's worker stopped")
         }
@@ -247,6 +298,10 @@ async fn answer(
             started.elapsed().as_secs_f64() * 1e3
         );
     }
+    respond(answer)
+}
+
+fn respond(answer: Answer) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(answer.body));
     *response.status_mut() =
         http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);

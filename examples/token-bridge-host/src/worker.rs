@@ -11,9 +11,11 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::bindings::sync::{Proxy, ProxyPre};
 
 type State = WasiHost<CountingHooks>;
+type RequestBody = http_body_util::combinators::BoxBody<Bytes, ErrorCode>;
 
 /// How often the engine's epoch advances; a request's deadline is counted in these.
 pub(crate) const EPOCH: Duration = Duration::from_millis(100);
@@ -40,6 +42,13 @@ pub(crate) struct Answer {
 impl Answer {
     /// An answer of the host's own, in the JSON shape of the bridge's.
     pub fn error(status: u16, error: &str, description: &str) -> Answer {
+        Answer::json(
+            status,
+            token_bridge::answer::error_body(status, error, description),
+        )
+    }
+
+    pub fn json(status: u16, body: String) -> Answer {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -48,7 +57,7 @@ impl Answer {
         Answer {
             status,
             headers,
-            body: token_bridge::answer::error_body(status, error, description).into(),
+            body: body.into(),
         }
     }
 }
@@ -95,6 +104,11 @@ impl Worker {
     /// Serves jobs until every sender is gone.
     pub fn run(mut self, jobs: std::sync::mpsc::Receiver<Job>) {
         for job in jobs {
+            // Its client gave up waiting (or went away): answering would be work, maybe an
+            // Entra call, for no one.
+            if job.reply.is_closed() {
+                continue;
+            }
             let answer = self.serve(job.method, &job.path_and_query, job.headers);
             // The client may have gone; its answer is then of no use to anyone.
             let _ = job.reply.send(answer);
@@ -102,7 +116,28 @@ impl Worker {
     }
 
     fn serve(&mut self, method: http::Method, path: &str, headers: http::HeaderMap) -> Answer {
-        match self.try_serve(method, path, headers) {
+        // A request target that is no path (`OPTIONS *`, an absolute URI) is the client's
+        // mistake, and must not cost the instance and its cache.
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1{path}"))
+            .body(
+                Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
+            );
+        let mut request = match request {
+            Ok(request) if path.starts_with('/') => request,
+            _ => {
+                return Answer::error(
+                    400,
+                    "invalid_request",
+                    "the request target must be a path, e.g. /msi/token?…",
+                );
+            }
+        };
+        *request.headers_mut() = headers;
+        match self.try_serve(request) {
             Ok(answer) => answer,
             Err(error) => {
                 // A trap leaves the instance unusable: the next request gets a fresh one (and
@@ -117,26 +152,12 @@ impl Worker {
         }
     }
 
-    fn try_serve(
-        &mut self,
-        method: http::Method,
-        path: &str,
-        headers: http::HeaderMap,
-    ) -> Result<Answer> {
+    fn try_serve(&mut self, request: http::Request<RequestBody>) -> Result<Answer> {
         if self.current.is_none() {
             self.current = Some(self.instantiate()?);
         }
         let (store, proxy) = self.current.as_mut().expect("instantiated above");
         store.set_epoch_deadline(REQUEST_EPOCHS);
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(format!("http://127.0.0.1{path}"))
-            .body(
-                Empty::<Bytes>::new()
-                    .map_err(|never| match never {})
-                    .boxed(),
-            )?;
-        *request.headers_mut() = headers;
         let (parts, body) = handle_request(store, proxy, request, MAX_ANSWER_BYTES)?;
         Ok(Answer {
             status: parts.status.as_u16(),

@@ -70,9 +70,10 @@ fn concurrent_requests_for_a_resource_cost_one_entra_call() {
         assert_eq!(get(address, storage, SECRET).0, 200);
     }
     assert_eq!(bridge.running.entra_calls(), 2);
+    // Asked as `…azure.com/`, allowed as `…azure.com`: the allow-list's spelling is the scope.
     assert_eq!(
         bridge.entra.requests()[1].field("scope"),
-        Some(format!("{STORAGE}//.default").as_str())
+        Some(format!("{STORAGE}/.default").as_str())
     );
 }
 
@@ -245,12 +246,15 @@ fn the_secret_is_read_from_a_file_and_the_probe_sees_the_bridge_ready() {
     dir.write_file("identity-header", &format!("{SECRET}\n"))
         .unwrap();
     let file = dir.path().join("identity-header");
+    // The file wins over a variable left in the environment.
+    let stale = "a-stale-secret-from-the-environment";
     let (bridge, _log, _, address) = start_command(
         &["--quiet", "--identity-header-file", file.to_str().unwrap()],
-        &[],
+        &[("IDENTITY_HEADER", stale)],
     );
     // Had the newline been kept, the secret would be one character longer than what the SDK sends.
     assert_eq!(get(address, VAULT_PATH, SECRET).0, 200);
+    assert_eq!(get(address, VAULT_PATH, stale).0, 401);
     let probe = |address: &str| {
         Command::new(env!("CARGO_BIN_EXE_token-bridge"))
             .args(["--probe", "--listen", address])
@@ -264,5 +268,33 @@ fn the_secret_is_read_from_a_file_and_the_probe_sees_the_bridge_ready() {
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("no bridge at"),
         "{refused:?}"
+    );
+}
+
+/// A pod stops its bridge with SIGTERM: connections that wait for a client's next request (an
+/// SDK's keep-alive pool) must not hold the stop for the 10 s grace of requests being answered.
+#[test]
+fn stopping_closes_idle_keep_alive_connections_at_once() {
+    let bridge = start_bridge();
+    let address = bridge.address();
+    let mut kept = std::net::TcpStream::connect(address).unwrap();
+    std::io::Write::write_all(
+        &mut kept,
+        format!(
+            "GET {VAULT_PATH} HTTP/1.1\r\nhost: {address}\r\nx-identity-header: {SECRET}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = [0; 12];
+    std::io::Read::read_exact(&mut kept, &mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let _never_asks = std::net::TcpStream::connect(address).unwrap();
+    let started = std::time::Instant::now();
+    bridge.running.stop();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopping took {:?}",
+        started.elapsed()
     );
 }

@@ -1,7 +1,8 @@
 //! The Azure SDKs' own `ManagedIdentityCredential` against the bridge: Python `azure-identity`,
 //! Node `@azure/identity` and Rust `azure_identity`, each pinned in `clients/`, installed on first
-//! use (a venv and `npm ci` under the target directory, a cargo build of its own) and run as a
-//! separate process with nothing but `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` to go on.
+//! use (a venv under the target directory, `npm ci` in `clients/node`, a cargo build with its own
+//! lock) and run as a separate process with nothing but `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`
+//! to go on.
 
 mod common;
 

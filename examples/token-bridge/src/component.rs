@@ -108,6 +108,9 @@ fn respond(response_out: ResponseOutparam, reply: Reply) {
     let _ = headers.append("content-length", reply.body.len().to_string().as_bytes());
     // A token must not be kept by anything between the bridge and the app.
     let _ = headers.append("cache-control", b"no-store");
+    if reply.status == 405 {
+        let _ = headers.append("allow", b"GET");
+    }
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(reply.status);
     let Ok(body) = response.body() else {

@@ -33,11 +33,26 @@ pub enum Outcome {
     Reply(Reply),
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
     /// Always JSON.
     pub body: String,
+}
+
+// By hand: a 200's body holds the token, which must never be printed.
+impl core::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let body: &dyn core::fmt::Debug = if self.status == 200 {
+            &"<redacted>"
+        } else {
+            &self.body
+        };
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body", body)
+            .finish()
+    }
 }
 
 impl Reply {
@@ -149,14 +164,16 @@ fn token_parameters(query: &str, settings: &Settings) -> Result<(String, String)
     let resource = single("resource")?
         .filter(|resource| !resource.is_empty())
         .ok_or("resource is missing; send the resource to get a token for, e.g. https://vault.azure.net")?;
-    if !settings.allows(resource) {
+    let Some(allowed) = settings.allowed(resource) else {
         return Err(format!(
             "resource '{resource}' is not on the bridge's allow-list ({}); add it to \
              TOKEN_BRIDGE_RESOURCES if the app should have tokens for it",
             settings.resources().join(", ")
         ));
-    }
-    Ok((resource.to_owned(), format!("{resource}/.default")))
+    };
+    // The answer names the resource as asked (SDKs key their caches by it); the scope is the
+    // allow-list's spelling.
+    Ok((resource.to_owned(), format!("{allowed}/.default")))
 }
 
 fn served_identity(settings: &Settings) -> String {
@@ -266,15 +283,15 @@ mod tests {
                 scope: "https://vault.azure.net/.default".into(),
             }
         );
-        // The resource is passed on as sent, trailing slash and all.
+        // The answer names the resource as asked; the scope is spelled as the allow-list has it.
         assert_eq!(
             ask(
                 "GET",
-                "/msi/token?resource=https://management.azure.com/&api-version=2019-08-01",
+                "/msi/token?resource=https://Management.azure.com&api-version=2019-08-01",
                 Some(SECRET)
             ),
             Outcome::Token {
-                resource: "https://management.azure.com/".into(),
+                resource: "https://Management.azure.com".into(),
                 scope: "https://management.azure.com//.default".into(),
             }
         );
@@ -401,6 +418,23 @@ mod tests {
             failure_reply(&Failure::InvalidArgument("bad scope")).status,
             400
         );
+    }
+
+    #[test]
+    fn debug_output_of_a_token_reply_never_holds_the_token() {
+        let token = IssuedToken {
+            access_token: "eyJ0.secret-token",
+            token_type: "Bearer",
+            expires_on: 200,
+            refresh_on: None,
+        };
+        let debug = format!("{:?}", token_reply(&token, "r", &settings(), 100));
+        assert!(!debug.contains("eyJ0"), "{debug}");
+        let refused = format!(
+            "{:?}",
+            failure_reply(&Failure::Unavailable("no token file"))
+        );
+        assert!(refused.contains("no token file"), "{refused}");
     }
 
     #[test]

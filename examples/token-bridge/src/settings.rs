@@ -94,14 +94,19 @@ impl Settings {
         self.client_id.as_deref()
     }
 
-    /// The allowed resource `requested` names: the same text, ignoring ASCII case and a trailing
-    /// `/` (SDKs send `https://management.azure.com/` and `https://management.azure.com` alike).
-    pub fn allows(&self, requested: &str) -> bool {
+    /// The allowed resource `requested` names, as the allow-list spells it: the same text,
+    /// ignoring ASCII case and a trailing `/` (SDKs send `https://management.azure.com/` and
+    /// `https://management.azure.com` alike). One spelling for all callers means one cache entry,
+    /// and one Entra call, per resource.
+    pub fn allowed(&self, requested: &str) -> Option<&str> {
         let requested = requested.strip_suffix('/').unwrap_or(requested);
-        self.resources.iter().any(|allowed| {
-            let allowed = allowed.strip_suffix('/').unwrap_or(allowed);
-            allowed.eq_ignore_ascii_case(requested)
-        })
+        self.resources
+            .iter()
+            .find(|allowed| {
+                let allowed = allowed.strip_suffix('/').unwrap_or(allowed);
+                allowed.eq_ignore_ascii_case(requested)
+            })
+            .map(String::as_str)
     }
 }
 
@@ -154,11 +159,23 @@ mod tests {
             ]
         );
         assert_eq!(settings.client_id(), Some("5b0a9b3e"));
-        assert!(settings.allows("https://vault.azure.net"));
-        assert!(settings.allows("https://VAULT.azure.net/"));
-        assert!(settings.allows("https://management.azure.com"));
-        assert!(!settings.allows("https://vault.azure.net.evil.example"));
-        assert!(!settings.allows("https://storage.azure.com"));
+        assert_eq!(
+            settings.allowed("https://vault.azure.net"),
+            Some("https://vault.azure.net")
+        );
+        assert_eq!(
+            settings.allowed("https://VAULT.azure.net/"),
+            Some("https://vault.azure.net")
+        );
+        assert_eq!(
+            settings.allowed("https://management.azure.com"),
+            Some("https://management.azure.com/")
+        );
+        assert_eq!(
+            settings.allowed("https://vault.azure.net.evil.example"),
+            None
+        );
+        assert_eq!(settings.allowed("https://storage.azure.com"), None);
     }
 
     #[test]

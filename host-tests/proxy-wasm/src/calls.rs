@@ -21,18 +21,21 @@ const PLUGIN_CONFIGURATION: u32 = 7;
 
 type Host<'a> = Caller<'a, VmState>;
 
-/// The headers of `map` as the effective context sees them.
-fn map_of(state: &VmState, map: u32) -> Option<Vec<(String, String)>> {
+/// The headers of `map` as the effective context sees them; `Err` is the status Envoy answers
+/// for a map that is not there (BAD_ARGUMENT, e.g. a callout's headers when it had no answer).
+fn map_of(state: &VmState, map: u32) -> Result<Vec<(String, String)>, u32> {
     match map {
         HTTP_REQUEST_HEADERS => state
             .streams
             .get(&state.effective_context)
-            .map(|stream| stream.headers.clone()),
+            .map(|stream| stream.headers.clone())
+            .ok_or(BAD_ARGUMENT),
         HTTP_CALL_RESPONSE_HEADERS => state
             .call_response
             .as_ref()
-            .map(|(headers, _)| headers.clone()),
-        _ => None,
+            .map(|(headers, _)| headers.clone())
+            .ok_or(BAD_ARGUMENT),
+        _ => Err(BAD_ARGUMENT),
     }
 }
 
@@ -86,8 +89,9 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
         "proxy_get_header_map_value",
         |mut host: Host, map: u32, key: u32, key_len: u32, ptr_at: u32, size_at: u32| {
             let key = read_string(&mut host, key, key_len)?;
-            let Some(headers) = map_of(host.data(), map) else {
-                return Ok(NOT_FOUND);
+            let headers = match map_of(host.data(), map) {
+                Ok(headers) => headers,
+                Err(status) => return Ok(status),
             };
             match headers
                 .iter()
@@ -105,8 +109,9 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut host: Host, map: u32, ptr_at: u32, size_at: u32| {
-            let Some(headers) = map_of(host.data(), map) else {
-                return Ok(NOT_FOUND);
+            let headers = match map_of(host.data(), map) {
+                Ok(headers) => headers,
+                Err(status) => return Ok(status),
             };
             hand_back(&mut host, &serialize_map(&headers), ptr_at, size_at)?;
             Ok(OK)
@@ -186,9 +191,11 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
                 return Ok(BAD_ARGUMENT);
             }
             state.next_token += 1;
+            // Envoy makes every callout on the plugin's root context, whichever context asks:
+            // it answers there, and a request that ends does not cancel it.
             let callout = Callout {
                 token: state.next_token,
-                context: state.effective_context,
+                asked_by: state.effective_context,
                 cluster,
                 headers,
                 timeout_ms,

@@ -3,9 +3,10 @@
 //! thread) sharing one shared-data store, root and HTTP contexts, request headers, local
 //! responses, HTTP callouts (answered by the test), ticks and a clock the test sets.
 //!
-//! It is not Envoy: no filter chain, no clusters beyond names, no body or trailers, and every
-//! host call the filter does not make traps (so a filter that starts making one fails the tests
-//! instead of passing on a stub).
+//! It is not Envoy: no filter chain, no clusters beyond names, no body or trailers, header values
+//! are text only, local responses and resumes take effect at once (Envoy applies them after the
+//! VM call returns), and every host call the filter does not make traps (so a filter that starts
+//! making one fails the tests instead of passing on a stub).
 
 mod abi;
 mod calls;
@@ -57,8 +58,8 @@ pub struct Envoy {
 #[derive(Clone, Debug)]
 pub struct Callout {
     pub token: u32,
-    /// The context that made it.
-    pub context: u32,
+    /// The context whose callback made it (Envoy owns it by the root context all the same).
+    pub asked_by: u32,
     pub cluster: String,
     pub headers: Vec<(String, String)>,
     pub timeout_ms: u32,
@@ -266,22 +267,22 @@ impl Worker {
         std::mem::take(&mut self.store.data_mut().callouts)
     }
 
-    /// Delivers the answer to `callout`: `None` is a failed callout (no headers, as Envoy
-    /// reports a reset or timeout).
+    /// Delivers the answer to `callout`, to the plugin's root context as Envoy does. `None` is a
+    /// callout reset without an answer: no headers, and no header map to read. (Envoy reports a
+    /// timeout or a refused connection as an answer, 504 or 503.)
     pub fn answer(&mut self, callout: &Callout, answer: Option<(u16, &[u8])>) -> Result<()> {
-        let (headers, body) = match answer {
-            Some((status, body)) => (
-                vec![(":status".to_owned(), status.to_string())],
-                body.to_vec(),
-            ),
-            None => (Vec::new(), Vec::new()),
+        let (header_count, body_size) = match answer {
+            Some((status, body)) => {
+                let headers = vec![(":status".to_owned(), status.to_string())];
+                self.store.data_mut().call_response = Some((headers, body.to_vec()));
+                (1, body.len() as u32)
+            }
+            None => (0, 0),
         };
-        let (header_count, body_size) = (headers.len() as u32, body.len() as u32);
-        self.store.data_mut().call_response = Some((headers, body));
-        self.on_context(callout.context);
+        self.on_context(ROOT_CONTEXT);
         let delivered = self.call::<(u32, u32, u32, u32, u32), ()>(
             "proxy_on_http_call_response",
-            (callout.context, callout.token, header_count, body_size, 0),
+            (ROOT_CONTEXT, callout.token, header_count, body_size, 0),
         );
         self.store.data_mut().call_response = None;
         delivered

@@ -273,7 +273,7 @@ fn callouts_that_fail_or_cannot_start_end_the_wait_with_a_503() {
 }
 
 #[test]
-fn a_request_that_goes_away_before_the_answer_does_not_leave_the_others_waiting() {
+fn a_request_that_goes_away_before_the_answer_leaves_the_next_fetch_to_a_tick() {
     let envoy = envoy();
     let mut worker = envoy
         .worker(&plugin_config("127.0.0.1:8181", SECRET))
@@ -281,19 +281,22 @@ fn a_request_that_goes_away_before_the_answer_does_not_leave_the_others_waiting(
     let gone = worker.request(&VAULT_REQUEST).unwrap();
     let waiting = worker.request(&VAULT_REQUEST).unwrap();
     let lost = worker.take_callouts().pop().unwrap();
-    assert_eq!(lost.context, gone);
+    assert_eq!(lost.asked_by, gone);
     worker.end(gone).unwrap();
-    // Envoy cancels a context's callouts with it; were the answer delivered, the SDK drops it.
+    // Envoy still delivers the answer; the SDK drops it, its context being gone.
     let late = bridge_answer(&envoy, "lost-token", 3600);
     worker.answer(&lost, Some((200, &late))).unwrap();
     assert_eq!(worker.stream(waiting).progress, Progress::Paused);
-    // The next tick asks again, from the plugin's root context, which lives on.
+    // The lost callout's lease runs out (its timeout and a second), then a tick asks again.
+    worker.tick().unwrap();
+    assert!(worker.take_callouts().is_empty());
+    envoy.advance(Duration::from_secs(6));
     worker.tick().unwrap();
     let callout = worker
         .take_callouts()
         .pop()
         .expect("a callout from the tick");
-    assert_eq!(callout.context, 1);
+    assert_eq!(callout.asked_by, 1, "the plugin's root context");
     let answer = bridge_answer(&envoy, "tok-2", 3600);
     worker.answer(&callout, Some((200, &answer))).unwrap();
     assert_eq!(worker.stream(waiting).progress, Progress::Continued);
