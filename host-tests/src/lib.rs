@@ -12,6 +12,7 @@ mod incoming;
 mod local_server;
 mod test_clock;
 mod token_dir;
+mod tools;
 
 pub use canned::CannedEndpoint;
 pub use embedding::WorkloadIdentityOptions;
@@ -26,4 +27,7 @@ pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
 pub use incoming::handle_request;
 pub use local_server::{LocalServer, ServerAnswer};
 pub use test_clock::{TEST_CLOCK_START, TestClock};
-pub use token_dir::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory};
+pub use token_dir::{
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory, token_file_grant,
+};
+pub use tools::{npm_ci_unless_installed, run_to_success};

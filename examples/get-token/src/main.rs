@@ -9,9 +9,9 @@ use azure_workload_identity::settings::{
 use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
 use host_tests::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra,
-    HostConfig, TokenDirectory, TokenRequestOptions, Transport,
+    HostConfig, TokenDirectory, TokenRequestOptions, Transport, token_file_grant,
 };
-use std::path::Path;
+
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,13 +96,10 @@ fn run_live(scope: &str) -> Result<(), String> {
     for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("AZURE_")) {
         config = config.env(&name, &value);
     }
-    // Grant the token file's directory, at the same path, and nothing else.
-    if let Some(directory) = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
+    if let Some((directory, guest)) = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
         .ok()
-        .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
-        .filter(|directory| directory.is_dir())
+        .and_then(|file| token_file_grant(&file))
     {
-        let guest = directory.to_string_lossy().into_owned();
         config = config.preopen(directory, &guest);
     }
     println!("authority: Microsoft Entra ID, configured from this process's AZURE_* variables");

@@ -88,13 +88,22 @@ impl Worker {
         &self.config
     }
 
-    /// Creates the lease entry if no worker has yet, so that taking it is always a
-    /// compare-and-swap (an absent entry has no version to compare).
+    /// Creates the lease entry if no worker has yet.
     pub fn on_configure(&self, host: &mut dyn Host) {
+        self.lease_entry(host);
+    }
+
+    /// Until when the lease is held, and the entry's version. The entry is created (free) if no
+    /// worker has yet, then read again: taking the lease must be a compare-and-swap, and an
+    /// absent entry has no version to compare.
+    fn lease_entry(&self, host: &mut dyn Host) -> Option<(u64, u32)> {
         let key = self.config.shared_key("lease");
-        if host.shared_get(&key).1.is_none() {
+        let (mut value, mut version) = host.shared_get(&key);
+        if version.is_none() {
             host.shared_set(&key, &lease::encode(0), None);
+            (value, version) = host.shared_get(&key);
         }
+        Some((lease::decode(value.as_deref()), version?))
     }
 
     /// A fetch holds the lease for its timeout and a second more.
@@ -232,23 +241,14 @@ impl Worker {
         if self.in_flight.is_some() {
             return;
         }
-        let key = self.config.shared_key("lease");
-        let (value, version) = host.shared_get(&key);
-        if !lease::is_free(lease::decode(value.as_deref()), now) {
+        let Some((held_until, version)) = self.lease_entry(host) else {
+            return;
+        };
+        if !lease::is_free(held_until, now) {
             return;
         }
         let until = now + self.lease_nanos();
-        // Without a version the write would be unconditional: create the entry, then compete.
-        let version = match version {
-            Some(version) => version,
-            None => {
-                host.shared_set(&key, &lease::encode(0), None);
-                match host.shared_get(&key).1 {
-                    Some(version) => version,
-                    None => return,
-                }
-            }
-        };
+        let key = self.config.shared_key("lease");
         if !host.shared_set(&key, &lease::encode(until), Some(version)) {
             return;
         }

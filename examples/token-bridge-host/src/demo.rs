@@ -2,12 +2,13 @@
 //! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
 //! a fake Microsoft Entra ID in-process.
 
-use crate::{Authority, BridgeConfig, COMPOSITION};
+use crate::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
 use azure_workload_identity::settings::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
 use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
 use std::net::SocketAddr;
+use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 
 pub use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
 
@@ -37,4 +38,36 @@ pub fn fake_authority_config(
         log: false,
     };
     Ok((config, tokens))
+}
+
+/// A bridge serving on a free loopback port with the demo identity and a fake Entra: what the
+/// tests, the benchmark and the Envoy filter's tests run.
+pub struct FakeBridge {
+    pub running: RunningBridge,
+    pub entra: FakeEntra,
+    _tokens: TokenDirectory,
+}
+
+impl FakeBridge {
+    /// Serves tokens for `resources` (as `TOKEN_BRIDGE_RESOURCES` lists them) to callers that
+    /// send `secret`.
+    pub fn start(secret: &str, resources: &str) -> Result<FakeBridge, String> {
+        let entra = FakeEntra::new();
+        let env = vec![
+            (IDENTITY_HEADER.to_owned(), secret.to_owned()),
+            (TOKEN_BRIDGE_RESOURCES.to_owned(), resources.to_owned()),
+        ];
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (config, tokens) = fake_authority_config(loopback, env, &entra)
+            .map_err(|error| format!("writing the demo token file: {error}"))?;
+        Ok(FakeBridge {
+            running: RunningBridge::start(config)?,
+            entra,
+            _tokens: tokens,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.running.address()
+    }
 }

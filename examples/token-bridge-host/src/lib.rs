@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod authority;
+pub mod client;
 pub mod demo;
 mod server;
 mod worker;

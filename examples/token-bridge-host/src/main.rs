@@ -2,11 +2,13 @@
 //! identity tokens, for Azure SDKs (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and Envoy filters.
 
 use azure_workload_identity::settings::AZURE_FEDERATED_TOKEN_FILE;
-use host_tests::FakeEntra;
+use host_tests::{FakeEntra, token_file_grant};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
+use token_bridge_host::client::request;
 use token_bridge_host::demo::fake_authority_config;
 use token_bridge_host::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
 
@@ -121,15 +123,10 @@ fn run(args: Args) -> Result<(), String> {
         config.log = args.log;
         config
     } else {
-        // Grant the token file's directory, at the same path, read-only, and nothing else.
+        // Read-only, as every grant of the bridge's.
         let preopens = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
             .ok()
-            .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
-            .filter(|directory| directory.is_dir())
-            .map(|directory| {
-                let guest = directory.to_string_lossy().into_owned();
-                (directory, guest)
-            })
+            .and_then(|file| token_file_grant(&file))
             .into_iter()
             .collect();
         BridgeConfig {
@@ -163,25 +160,12 @@ fn run(args: Args) -> Result<(), String> {
 
 /// `GET /healthz` on the bridge at `address`: ready when it answers 200 within two seconds.
 fn probe(address: SocketAddr) -> ExitCode {
-    use std::io::{Read, Write};
-    let timeout = std::time::Duration::from_secs(2);
-    let answer = std::net::TcpStream::connect_timeout(&address, timeout).and_then(|mut stream| {
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        write!(
-            stream,
-            "GET {} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n",
-            token_bridge::protocol::HEALTH_PATH
-        )?;
-        let mut answer = String::new();
-        stream.take(64 * 1024).read_to_string(&mut answer)?;
-        Ok(answer)
-    });
-    match answer {
-        Ok(answer) if answer.starts_with("HTTP/1.1 200 ") => ExitCode::SUCCESS,
-        Ok(answer) => {
-            let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-            eprintln!("token-bridge: not ready: {body}");
+    let health = token_bridge::protocol::HEALTH_PATH;
+    match request(address, "GET", health, &[], Duration::from_secs(2)) {
+        Ok((200, _)) => ExitCode::SUCCESS,
+        Ok((status, body)) => {
+            let body = String::from_utf8_lossy(&body);
+            eprintln!("token-bridge: not ready ({status}): {body}");
             ExitCode::FAILURE
         }
         Err(error) => {

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{Bridge, SECRET, STORAGE, start_bridge};
+use host_tests::{npm_ci_unless_installed, run_to_success};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,11 +46,11 @@ fn python() -> &'static Path {
                 String::from_utf8_lossy(&output.stdout).trim() == AZURE_IDENTITY_PYTHON
             });
         if !installed {
-            run(
+            run_to_success(
                 Command::new("python3").arg("-m").arg("venv").arg(&venv),
                 "python3 -m venv",
             );
-            run(
+            run_to_success(
                 Command::new(venv.join("bin").join("pip"))
                     .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
                     .arg(clients_dir().join("python").join("requirements.txt")),
@@ -65,19 +66,7 @@ fn node_client() -> &'static Path {
     static CLIENT: OnceLock<PathBuf> = OnceLock::new();
     CLIENT.get_or_init(|| {
         let dir = clients_dir().join("node");
-        let installed =
-            std::fs::read_to_string(dir.join("node_modules/@azure/identity/package.json"))
-                .is_ok_and(|manifest| {
-                    manifest.contains(&format!("\"version\": \"{AZURE_IDENTITY_NODE}\""))
-                });
-        if !installed {
-            run(
-                Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                    .current_dir(&dir),
-                "npm ci",
-            );
-        }
+        npm_ci_unless_installed(&dir, &[("@azure/identity", AZURE_IDENTITY_NODE)]);
         dir.join("client.mjs")
     })
 }
@@ -96,23 +85,9 @@ fn rust_client() -> &'static Path {
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
-        run(&mut cargo, "cargo build (the Rust client)");
+        run_to_success(&mut cargo, "cargo build (the Rust client)");
         target.join("debug").join("token-bridge-rust-client")
     })
-}
-
-/// Runs `command`, failing the test with its output unless it succeeds.
-fn run(command: &mut Command, what: &str) {
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("`{what}` could not start: {error}"));
-    assert!(
-        output.status.success(),
-        "`{what}` failed: {}\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -1,14 +1,11 @@
 //! The Envoy filter as built for Envoy (wasm32-wasip1), run by the minimal proxy-wasm host, its
 //! callouts answered by the real token bridge (with its fake Entra) or by the test.
 
-use host_tests::{FakeEntra, TokenDirectory};
 use proxy_wasm_host::{Callout, Envoy, FILTER, Progress, Worker};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
-use token_bridge_host::RunningBridge;
-use token_bridge_host::demo::fake_authority_config;
+use token_bridge_host::client::request;
+use token_bridge_host::demo::FakeBridge;
 
 const SECRET: &str = "9f2c41d7e8b05a63c1f4";
 const CLUSTER: &str = "token_bridge";
@@ -18,28 +15,8 @@ const VAULT_REQUEST: [(&str, &str); 3] = [
     (":path", "/secrets?api-version=7.5"),
 ];
 
-struct Bridge {
-    running: RunningBridge,
-    entra: FakeEntra,
-    _tokens: TokenDirectory,
-}
-
-fn start_bridge() -> Bridge {
-    let entra = FakeEntra::new();
-    let env = vec![
-        (IDENTITY_HEADER.to_owned(), SECRET.to_owned()),
-        (
-            TOKEN_BRIDGE_RESOURCES.to_owned(),
-            "https://vault.azure.net".to_owned(),
-        ),
-    ];
-    let (config, tokens) =
-        fake_authority_config("127.0.0.1:0".parse().unwrap(), env, &entra).unwrap();
-    Bridge {
-        running: RunningBridge::start(config).unwrap(),
-        entra,
-        _tokens: tokens,
-    }
+fn start_bridge() -> FakeBridge {
+    FakeBridge::start(SECRET, "https://vault.azure.net").unwrap()
 }
 
 fn plugin_config(authority: &str, secret: &str) -> String {
@@ -63,33 +40,24 @@ fn envoy() -> Envoy {
 /// What Envoy's cluster would do with the callout: send it to the bridge.
 fn forward(callout: &Callout, bridge: SocketAddr) -> (u16, Vec<u8>) {
     assert_eq!(callout.cluster, CLUSTER);
-    let mut stream = TcpStream::connect(bridge).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\nconnection: close\r\n",
+    // The pseudo-headers make the request line and `host`; the rest go as they are.
+    let headers: Vec<(&str, &str)> = callout
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.starts_with(':'))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    request(
+        bridge,
         callout.header(":method").unwrap(),
-        callout.header(":path").unwrap()
-    );
-    for (name, value) in &callout.headers {
-        match name.strip_prefix(':') {
-            Some("authority") => head.push_str(&format!("host: {value}\r\n")),
-            Some(_) => {}
-            None => head.push_str(&format!("{name}: {value}\r\n")),
-        }
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = text.split_once("\r\n\r\n").unwrap().1.as_bytes().to_vec();
-    (status, body)
+        callout.header(":path").unwrap(),
+        &headers,
+        Duration::from_secs(30),
+    )
+    .unwrap()
 }
 
-fn answer_from_bridge(worker: &mut Worker, bridge: &Bridge) {
+fn answer_from_bridge(worker: &mut Worker, bridge: &FakeBridge) {
     for callout in worker.take_callouts() {
         let (status, body) = forward(&callout, bridge.running.address());
         worker.answer(&callout, Some((status, &body))).unwrap();

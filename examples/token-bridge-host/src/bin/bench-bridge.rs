@@ -4,12 +4,10 @@
 //! Each request is a new connection, as an SDK without connection reuse makes it; the bridge
 //! runs with the demo identity and the in-process fake Entra.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
-use token_bridge_host::RunningBridge;
-use token_bridge_host::demo::fake_authority_config;
+use token_bridge_host::client::request;
+use token_bridge_host::demo::FakeBridge;
 
 const SECRET: &str = "bench-secret-0123456789";
 const PATH: &str = "/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net";
@@ -21,17 +19,7 @@ fn main() {
     } else {
         (10_000, 8, 2_500)
     };
-    let entra = host_tests::FakeEntra::new();
-    let env = vec![
-        (IDENTITY_HEADER.to_owned(), SECRET.to_owned()),
-        (
-            TOKEN_BRIDGE_RESOURCES.to_owned(),
-            "https://vault.azure.net".to_owned(),
-        ),
-    ];
-    let (config, _tokens) = fake_authority_config("127.0.0.1:0".parse().unwrap(), env, &entra)
-        .expect("the demo token file");
-    let bridge = RunningBridge::start(config).expect("the bridge starts");
+    let bridge = FakeBridge::start(SECRET, "https://vault.azure.net").expect("the bridge starts");
     let address = bridge.address();
     // The first request makes the one Entra call; the rest are answered from the cache.
     let first = Instant::now();
@@ -73,11 +61,11 @@ fn main() {
     );
     println!(
         "requests served: {}; calls to Microsoft Entra ID: {}",
-        bridge.requests_served(),
-        bridge.entra_calls()
+        bridge.running.requests_served(),
+        bridge.running.entra_calls()
     );
     assert_eq!(
-        bridge.entra_calls(),
+        bridge.running.entra_calls(),
         1,
         "every request after the first is a cache hit"
     );
@@ -89,17 +77,8 @@ fn ms(duration: Duration) -> f64 {
 
 /// One token request on a new connection; panics unless the bridge answers 200.
 fn ask(address: SocketAddr) {
-    let mut stream = TcpStream::connect(address).expect("the bridge accepts");
-    write!(
-        stream,
-        "GET {PATH} HTTP/1.1\r\nhost: {address}\r\nx-identity-header: {SECRET}\r\nconnection: close\r\n\r\n"
-    )
-    .expect("the request is sent");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).expect("the answer is read");
-    assert!(
-        answer.starts_with(b"HTTP/1.1 200 "),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    let headers = [("x-identity-header", SECRET)];
+    let (status, body) = request(address, "GET", PATH, &headers, Duration::from_secs(30))
+        .expect("the bridge answers");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
 }
