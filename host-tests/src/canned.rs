@@ -2,8 +2,8 @@
 //! once or after a set delay, and is counted. It does as little as it can, so that what is
 //! measured is the component's work (the fake Entra checks every request, which costs more).
 
-use crate::embedding::ResponseFuture;
 use bytes::Bytes;
+use credential_host::ResponseFuture;
 use http_body_util::{BodyExt, Full};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,37 +2,24 @@
 //! `azure:identity/credential` exports.
 
 use crate::canned::CannedEndpoint;
-use crate::fake_entra::FakeEntra;
 use crate::test_clock::TestClock;
+use credential_host::fake_authority::FakeEntra;
+use credential_host::{
+    AccessToken, CredentialError, ResponseFuture, TokenRequestOptions, WasiHost, WorkloadIdentity,
+    WorkloadIdentityOptions, WorkloadIdentityPre, grant_read_only, send_over_network,
+    wasi_http_linker,
+};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{Component, ResourceAny};
 use wasmtime::{Config, Engine, Result, Store};
+use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{
-    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-/// The release build of the component, made by this crate's build script.
-pub const COMPONENT_PATH: &str = env!("AZURE_WORKLOAD_IDENTITY_COMPONENT");
-
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "workload-identity",
-    // The wasi:* imports are linked by wasmtime-wasi and wasmtime-wasi-http, whose state is Send.
-    require_store_data_send: true,
-    additional_derives: [PartialEq, Eq],
-    with: {
-        "wasi": wasmtime_wasi::p2::bindings,
-        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-    },
-});
-
-pub use exports::azure::identity::credential::WorkloadIdentityOptions;
-pub use exports::azure::identity::types;
-use types::{AccessToken, CredentialError, TokenRequestOptions};
+/// The release build of the component, made by the guest-artifacts crate.
+pub const COMPONENT_PATH: &str = guest_artifacts::CREDENTIAL;
 
 /// Where the component's wasi:http requests go.
 #[derive(Clone)]
@@ -86,97 +73,9 @@ impl HostConfig {
     }
 }
 
-/// A store's data for a WASI 0.2 guest with wasi:http: its contexts and resources, where its
-/// requests go (`hooks`), and how large its memory grew. The credential's instances use it with
-/// a [`Transport`]; the composition tests with hooks of their own.
-pub struct WasiHost<H> {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    hooks: H,
-    memory: MemoryWatch,
-}
-
-impl<H> WasiHost<H> {
-    pub fn new(wasi: WasiCtx, hooks: H) -> WasiHost<H> {
-        WasiHost {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks,
-            memory: MemoryWatch::default(),
-        }
-    }
-
-    /// Makes `store` record how large its linear memories grow.
-    pub fn watch_memory(store: &mut Store<WasiHost<H>>) {
-        store.limiter(|state| &mut state.memory);
-    }
-
-    /// The size of the largest linear memory the guest ever grew to, in bytes.
-    pub fn largest_memory_bytes(&self) -> usize {
-        self.memory.largest_bytes
-    }
-}
-
 type HostState = WasiHost<TransportHooks>;
 
-/// Allows every growth and remembers the largest linear memory asked for.
-#[derive(Default)]
-struct MemoryWatch {
-    largest_bytes: usize,
-}
-
-impl wasmtime::ResourceLimiter for MemoryWatch {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool> {
-        self.largest_bytes = self.largest_bytes.max(desired);
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool> {
-        Ok(true)
-    }
-}
-
-impl<H: Send + 'static> WasiView for WasiHost<H> {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl<H: WasiHttpHooks + 'static> WasiHttpView for WasiHost<H> {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
-    }
-}
-
 struct TransportHooks(Transport);
-
-/// What a wasi:http send hook resolves to: the response, and a future reporting body errors.
-pub type SentResponse = (
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-);
-
-/// What a wasi:http send hook returns.
-pub type ResponseFuture = Box<dyn Future<Output = wasmtime_wasi_http::Result<SentResponse>> + Send>;
 
 impl WasiHttpHooks for TransportHooks {
     fn send_request(
@@ -204,21 +103,6 @@ impl WasiHttpHooks for TransportHooks {
     }
 }
 
-/// Sends the request with wasmtime-wasi-http's own client, as a host without hooks would.
-pub fn send_over_network(
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-) -> ResponseFuture {
-    Box::new(async move {
-        use http_body_util::BodyExt;
-        let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-        Ok((
-            response.map(BodyExt::boxed_unsync),
-            Box::new(io) as Box<dyn Future<Output = _> + Send>,
-        ))
-    })
-}
-
 /// The compiled component, ready to instantiate any number of times.
 pub struct CredentialComponent {
     engine: Engine,
@@ -238,9 +122,7 @@ impl CredentialComponent {
         let started = Instant::now();
         let component = Component::from_file(&engine, path)?;
         let compile_time = started.elapsed();
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let linker = wasi_http_linker(&engine)?;
         let pre = WorkloadIdentityPre::new(linker.instantiate_pre(&component)?)?;
         Ok(CredentialComponent {
             engine,
@@ -284,9 +166,7 @@ impl CredentialComponent {
     pub fn instantiate_timed(&self, config: HostConfig) -> Result<(CredentialInstance, Duration)> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&config.env);
-        for (host_dir, guest_path) in &config.preopens {
-            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
-        }
+        grant_read_only(&mut wasi, &config.preopens)?;
         if let Some(clock) = &config.clock {
             wasi.wall_clock(clock.wall())
                 .monotonic_clock(clock.monotonic());

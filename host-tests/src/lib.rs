@@ -1,33 +1,30 @@
-//! A wasmtime 48 embedding of the credential component, and a fake Microsoft Entra token
-//! endpoint, shared by the host tests and the `get-token` example.
+//! The test harness: the credential component in wasmtime with a test transport and test
+//! clocks (`CredentialComponent`), misbehaving local servers, the benchmark's endpoint, and the
+//! tools the tests run. The host pieces themselves (bindings, store, linker, fake authority)
+//! are `credential-host`'s, re-exported here for the tests.
 
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]
 
 mod canned;
-pub mod demo;
 mod embedding;
-mod fake_entra;
-mod incoming;
 mod local_server;
 mod test_clock;
-mod token_dir;
 mod tools;
 
 pub use canned::CannedEndpoint;
-pub use embedding::WorkloadIdentityOptions;
-pub use embedding::types::{
-    AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
+pub use credential_host::fake_authority::{
+    DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT, FakeEntra, FakeResponse, RecordedRequest,
+    TokenDirectory,
+};
+pub use credential_host::{
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, AccessToken, AuthenticationFailure,
+    CredentialError, ResponseFuture, SentResponse, TokenRequestOptions, WasiHost,
+    WorkloadIdentityOptions, handle_request, send_over_network, token_file_grant,
 };
 pub use embedding::{
-    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, ResponseFuture,
-    SentResponse, Transport, WasiHost, send_over_network,
+    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
-pub use fake_entra::{FakeEntra, FakeResponse, RecordedRequest};
-pub use incoming::handle_request;
 pub use local_server::{LocalServer, ServerAnswer};
 pub use test_clock::{TEST_CLOCK_START, TestClock};
-pub use token_dir::{
-    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, TokenDirectory, token_file_grant,
-};
 pub use tools::{npm_ci_unless_installed, run_to_success};

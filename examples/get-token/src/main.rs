@@ -6,14 +6,26 @@
 use azure_workload_identity::settings::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
-use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
-use host_tests::{
-    AKS_TOKEN_DIR, AKS_TOKEN_FILE, COMPONENT_PATH, CredentialComponent, CredentialError, FakeEntra,
-    HostConfig, TokenDirectory, TokenRequestOptions, Transport, token_file_grant,
+use credential_host::fake_authority::{
+    DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT, FakeEntra, TokenDirectory,
 };
-
+use credential_host::{
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, Authority, CredentialError, TokenRequestOptions, WasiHost,
+    WorkloadIdentityPre, grant_read_only, token_file_grant, wasi_http_linker,
+};
+use guest_artifacts::CREDENTIAL;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::WasiCtx;
+
+/// What the component is granted: its variables and the token file's directory (read-only).
+struct Grants {
+    env: Vec<(String, String)>,
+    preopens: Vec<(PathBuf, String)>,
+}
 
 const DEFAULT_SCOPE: &str = "https://management.azure.com/.default";
 const USAGE: &str = "usage: get-token [--live] [--scope SCOPE]
@@ -70,14 +82,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 fn run_with_fake_authority(scope: &str) -> Result<(), String> {
     let tokens = TokenDirectory::with_token(DEMO_ASSERTION).map_err(|e| e.to_string())?;
     let fake = FakeEntra::new();
-    let config = HostConfig::new(Transport::Fake(fake.clone()))
-        .preopen(tokens.path(), AKS_TOKEN_DIR)
-        .env(AZURE_TENANT_ID, DEMO_TENANT)
-        .env(AZURE_CLIENT_ID, DEMO_CLIENT)
-        .env(AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE)
-        .env(AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com");
+    let grants = Grants {
+        env: [
+            (AZURE_TENANT_ID, DEMO_TENANT),
+            (AZURE_CLIENT_ID, DEMO_CLIENT),
+            (AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE),
+            (AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com"),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .into(),
+        preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
+    };
     println!("authority: built-in fake Microsoft Entra ID (no Azure needed)");
-    acquire_and_print(config, scope)?;
+    acquire_and_print(grants, Authority::Fake(fake.clone()), scope)?;
     for request in fake.requests() {
         println!(
             "fake authority saw: {} {} client_id={} scope={} client_assertion={} bytes",
@@ -92,34 +109,44 @@ fn run_with_fake_authority(scope: &str) -> Result<(), String> {
 }
 
 fn run_live(scope: &str) -> Result<(), String> {
-    let mut config = HostConfig::new(Transport::Network);
-    for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("AZURE_")) {
-        config = config.env(&name, &value);
-    }
-    if let Some((directory, guest)) = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
-        .ok()
-        .and_then(|file| token_file_grant(&file))
-    {
-        config = config.preopen(directory, &guest);
-    }
+    let grants = Grants {
+        env: std::env::vars()
+            .filter(|(name, _)| name.starts_with("AZURE_"))
+            .collect(),
+        preopens: std::env::var(AZURE_FEDERATED_TOKEN_FILE)
+            .ok()
+            .and_then(|file| token_file_grant(&file))
+            .into_iter()
+            .collect(),
+    };
     println!("authority: Microsoft Entra ID, configured from this process's AZURE_* variables");
-    acquire_and_print(config, scope)
+    acquire_and_print(grants, Authority::Network, scope)
 }
 
-fn acquire_and_print(config: HostConfig, scope: &str) -> Result<(), String> {
-    println!("component: {COMPONENT_PATH}");
-    let component = CredentialComponent::load(COMPONENT_PATH).map_err(|e| format!("{e:?}"))?;
-    let mut instance = component
-        .instantiate(config)
-        .map_err(|e| format!("{e:?}"))?;
+fn acquire_and_print(grants: Grants, authority: Authority, scope: &str) -> Result<(), String> {
+    println!("component: {CREDENTIAL}");
+    let trapped = |trap: wasmtime::Error| format!("the component trapped: {trap:?}");
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, CREDENTIAL)
+        .map_err(|error| format!("loading {CREDENTIAL}: {error:?}"))?;
+    let pre = wasi_http_linker(&engine)
+        .and_then(|linker| linker.instantiate_pre(&component))
+        .and_then(WorkloadIdentityPre::new)
+        .map_err(|error| format!("linking {CREDENTIAL}: {error:?}"))?;
+    let mut wasi = WasiCtx::builder();
+    wasi.envs(&grants.env);
+    grant_read_only(&mut wasi, &grants.preopens).map_err(|error| format!("{error:?}"))?;
+    let mut store = Store::new(&engine, WasiHost::new(wasi.build(), authority));
+    let identity = pre.instantiate(&mut store).map_err(trapped)?;
     let options = TokenRequestOptions {
         claims: None,
         tenant_id: None,
         enable_cae: false,
     };
-    let token = instance
-        .get_token_from_environment(&[scope], &options)
-        .map_err(|trap| format!("the component trapped: {trap:?}"))?
+    let token = identity
+        .azure_identity_credential()
+        .call_get_token(&mut store, &[scope.to_owned()], &options)
+        .map_err(trapped)?
         .map_err(|error| describe(&error))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

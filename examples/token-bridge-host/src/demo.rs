@@ -2,15 +2,16 @@
 //! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
 //! a fake Microsoft Entra ID in-process.
 
-use crate::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
+use crate::{Authority, BridgeConfig, RunningBridge};
 use azure_workload_identity::settings::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
-use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
+use credential_host::fake_authority::{FakeEntra, TokenDirectory};
+use credential_host::{AKS_TOKEN_DIR, AKS_TOKEN_FILE};
 use std::net::SocketAddr;
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 
-pub use host_tests::demo::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
+pub use credential_host::fake_authority::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
 
 /// A bridge with the demo identity and a fake authority; `env` adds the bridge's own settings
 /// (any `AZURE_*` in it is replaced by the demo's). Keep the directory while the bridge serves.
@@ -31,7 +32,7 @@ pub fn fake_authority_config(
     }
     let config = BridgeConfig {
         listen,
-        component: COMPOSITION.into(),
+        component: None,
         env,
         preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
         authority: Authority::Fake(fake.clone()),

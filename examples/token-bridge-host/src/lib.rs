@@ -4,18 +4,18 @@
 //! lives as long as the bridge: any number of SDK requests for a resource cost one call to
 //! Microsoft Entra ID per token lifetime, and concurrent first requests wait for that one call
 //! instead of each making their own.
+//!
+//! The composition is carried in the binary (`guest_artifacts::TOKEN_BRIDGE_COMPOSITION_BYTES`),
+//! so the command runs from any directory with nothing beside it.
 
-// `CredentialError`-free, but wasmtime's results carry large errors.
+// wasmtime's results carry large errors.
 #![allow(clippy::result_large_err)]
 
-mod authority;
 pub mod client;
+#[cfg(feature = "fake-authority")]
 pub mod demo;
 mod server;
 mod worker;
 
-pub use authority::Authority;
+pub use credential_host::Authority;
 pub use server::{BridgeConfig, RunningBridge};
-
-/// `wac plug token_bridge.wasm --plug azure_workload_identity.wasm`, made by the build script.
-pub const COMPOSITION: &str = env!("TOKEN_BRIDGE_COMPOSITION");

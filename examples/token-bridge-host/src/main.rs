@@ -2,15 +2,14 @@
 //! identity tokens, for Azure SDKs (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and Envoy filters.
 
 use azure_workload_identity::settings::AZURE_FEDERATED_TOKEN_FILE;
-use host_tests::{FakeEntra, token_file_grant};
+use credential_host::token_file_grant;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 use token_bridge_host::client::request;
-use token_bridge_host::demo::fake_authority_config;
-use token_bridge_host::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
+use token_bridge_host::{Authority, BridgeConfig, RunningBridge};
 
 const USAGE: &str = "usage: token-bridge [--listen ADDR] [--component FILE]
                     [--identity-header-file FILE] [--fake-authority] [--quiet]
@@ -20,9 +19,11 @@ Serves GET /msi/token?api-version=2019-08-01&resource=R (the App Service managed
 protocol) with tokens for the pod's workload identity, and GET /healthz for probes.
 
   --listen ADDR               where to listen (default 127.0.0.1:8181; keep it on loopback)
-  --component FILE            the composed bridge (default: the one this build made)
+  --component FILE            the composed bridge to serve (default: the one built into
+                              this binary)
   --identity-header-file FILE read the secret from FILE instead of IDENTITY_HEADER
   --fake-authority            a built-in fake Microsoft Entra ID and a demo token file
+                              (only in a build with the cargo feature fake-authority)
   --quiet                     no line per request on stderr
   --probe                     ask a running bridge's /healthz and exit 0 if it is ready
                               (a pod's exec probe: kubelet's own probes cannot reach loopback)
@@ -35,7 +36,7 @@ AZURE_AUTHORITY_HOST (an AKS pod with workload identity has them).";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
 struct Args {
     listen: SocketAddr,
-    component: PathBuf,
+    component: Option<PathBuf>,
     identity_header_file: Option<PathBuf>,
     fake_authority: bool,
     log: bool,
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         listen: DEFAULT_LISTEN.parse().expect("a socket address"),
-        component: PathBuf::from(COMPOSITION),
+        component: None,
         identity_header_file: None,
         fake_authority: false,
         log: true,
@@ -80,7 +81,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--listen '{listen}' is not an IP address and port"))?;
             }
-            "--component" => parsed.component = value("--component")?.into(),
+            "--component" => parsed.component = Some(value("--component")?.into()),
             "--identity-header-file" => {
                 parsed.identity_header_file = Some(value("--identity-header-file")?.into());
             }
@@ -116,11 +117,8 @@ fn run(args: Args) -> Result<(), String> {
     // Kept while serving: the demo token file lives in it.
     let _demo_tokens;
     let config = if args.fake_authority {
-        let (mut config, tokens) = fake_authority_config(args.listen, env, &FakeEntra::new())
-            .map_err(|error| format!("writing the demo token file: {error}"))?;
+        let (config, tokens) = fake_authority(&args, env)?;
         _demo_tokens = tokens;
-        config.component = args.component;
-        config.log = args.log;
         config
     } else {
         // Read-only, as every grant of the bridge's.
@@ -156,6 +154,36 @@ fn run(args: Args) -> Result<(), String> {
         "token-bridge: stopped; requests served: {requests}; calls to Microsoft Entra ID: {calls}"
     );
     Ok(())
+}
+
+/// The bridge with the demo identity and an in-process fake Microsoft Entra ID, and the directory
+/// holding its demo token file.
+#[cfg(feature = "fake-authority")]
+fn fake_authority(
+    args: &Args,
+    env: Vec<(String, String)>,
+) -> Result<(BridgeConfig, impl Sized), String> {
+    use credential_host::fake_authority::FakeEntra;
+    let (mut config, tokens) =
+        token_bridge_host::demo::fake_authority_config(args.listen, env, &FakeEntra::new())
+            .map_err(|error| format!("writing the demo token file: {error}"))?;
+    config.component = args.component.clone();
+    config.log = args.log;
+    Ok((config, tokens))
+}
+
+/// A shipped build has no fake authority: a bridge that answered with demo tokens in a pod would
+/// hide a broken identity behind working-looking answers.
+#[cfg(not(feature = "fake-authority"))]
+fn fake_authority(
+    _args: &Args,
+    _env: Vec<(String, String)>,
+) -> Result<(BridgeConfig, std::convert::Infallible), String> {
+    Err(
+        "--fake-authority is not in this build: it talks only to Microsoft Entra ID \
+         (for the demo, build with `cargo build -p token-bridge-host --features fake-authority`)"
+            .into(),
+    )
 }
 
 /// `GET /healthz` on the bridge at `address`: ready when it answers 200 within two seconds.

@@ -1,8 +1,8 @@
 //! The loopback HTTP server: hyper accepts, the worker answers.
 
-use crate::authority::Authority;
 use crate::worker::{Answer, EPOCH, Grants, Job, Worker};
 use bytes::Bytes;
+use credential_host::Authority;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -36,8 +36,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct BridgeConfig {
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// The composed component.
-    pub component: PathBuf,
+    /// The composed bridge to serve; `None`: the one this binary carries.
+    pub component: Option<PathBuf>,
     /// The component's environment: the bridge's settings and the credential's `AZURE_*`.
     pub env: Vec<(String, String)>,
     /// `(host directory, guest path)`, granted read-only: the token file's directory.
@@ -83,8 +83,13 @@ impl RunningBridge {
             authority: config.authority,
             entra_calls: entra_calls.clone(),
         };
-        let worker = Worker::load(&config.component, grants)
-            .map_err(|error| format!("loading {}: {error:?}", config.component.display()))?;
+        let worker = Worker::load(config.component.as_deref(), grants).map_err(|error| {
+            let component = config.component.as_ref().map_or_else(
+                || "the built-in composition".to_owned(),
+                |path| path.display().to_string(),
+            );
+            format!("loading {component}: {error:?}")
+        })?;
         let ticking = Arc::new(AtomicBool::new(true));
         start_epoch_ticker(worker.engine().clone(), ticking.clone());
         let (jobs, queue) = std::sync::mpsc::sync_channel(QUEUE_LENGTH);

@@ -1,18 +1,20 @@
 //! The thread that owns the component instance and serves requests one at a time.
 
-use crate::authority::{Authority, CountingHooks};
 use bytes::Bytes;
-use host_tests::{WasiHost, handle_request};
+use credential_host::{
+    Authority, ResponseFuture, WasiHost, grant_read_only, handle_request, wasi_http_linker,
+};
 use http_body_util::{BodyExt, Empty};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine, Result, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::bindings::sync::{Proxy, ProxyPre};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 type State = WasiHost<CountingHooks>;
 type RequestBody = http_body_util::combinators::BoxBody<Bytes, ErrorCode>;
@@ -80,14 +82,16 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub fn load(component_path: &std::path::Path, grants: Grants) -> Result<Worker> {
+    /// Compiles the composition at `component_path`, or the one this binary carries.
+    pub fn load(component_path: Option<&Path>, grants: Grants) -> Result<Worker> {
         let mut config = Config::default();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
-        let component = Component::from_file(&engine, component_path)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let component = match component_path {
+            Some(path) => Component::from_file(&engine, path)?,
+            None => Component::new(&engine, guest_artifacts::TOKEN_BRIDGE_COMPOSITION_BYTES)?,
+        };
+        let linker = wasi_http_linker(&engine)?;
         let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Worker {
             engine,
@@ -169,9 +173,7 @@ impl Worker {
     fn instantiate(&self) -> Result<(Store<State>, Proxy)> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.grants.env);
-        for (host_dir, guest_path) in &self.grants.preopens {
-            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
-        }
+        grant_read_only(&mut wasi, &self.grants.preopens)?;
         let hooks = CountingHooks {
             authority: self.grants.authority.clone(),
             calls: self.grants.entra_calls.clone(),
@@ -180,5 +182,24 @@ impl Worker {
         store.set_epoch_deadline(REQUEST_EPOCHS);
         let proxy = self.pre.instantiate(&mut store)?;
         Ok((store, proxy))
+    }
+}
+
+/// The credential's token requests, counted: every outgoing request of the composition is the
+/// credential's, since the bridge itself calls nothing.
+pub(crate) struct CountingHooks {
+    pub authority: Authority,
+    pub calls: Arc<AtomicU64>,
+}
+
+impl WasiHttpHooks for CountingHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> ResponseFuture {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.authority.send(request, options)
     }
 }

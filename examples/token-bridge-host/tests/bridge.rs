@@ -8,7 +8,7 @@ use host_tests::{FakeResponse, TokenDirectory};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use token_bridge_host::demo::{DEMO_ASSERTION, DEMO_CLIENT};
-use token_bridge_host::{Authority, BridgeConfig, COMPOSITION, RunningBridge};
+use token_bridge_host::{Authority, BridgeConfig, RunningBridge};
 
 #[test]
 fn a_token_answer_has_the_app_service_shape_and_entra_got_the_credentials_request() {
@@ -147,7 +147,7 @@ fn entra_failures_are_passed_on_with_their_status_and_codes_and_not_kept() {
 fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
     let error = RunningBridge::start(BridgeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        component: COMPOSITION.into(),
+        component: None,
         env: vec![("IDENTITY_HEADER".into(), "short".into())],
         preopens: Vec::new(),
         authority: Authority::Network,
@@ -177,7 +177,20 @@ fn start_command(
     String,
     std::net::SocketAddr,
 ) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_token-bridge"));
+    start_command_in(Command::new(env!("CARGO_BIN_EXE_token-bridge")), args, env)
+}
+
+/// [`start_command`] for `command`, a `token-bridge` wherever it is.
+fn start_command_in(
+    mut command: Command,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    String,
+    std::net::SocketAddr,
+) {
     command
         .args(["--fake-authority", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -236,6 +249,32 @@ fn the_token_bridge_command_serves_logs_without_secrets_and_stops_on_sigterm() {
     for secret in [SECRET, &token, DEMO_ASSERTION, "wrong-secret"] {
         assert!(!log.contains(secret), "the log holds a secret: {log}");
     }
+}
+
+/// The binary carries its composition: copied alone into an empty directory, far from the build's
+/// `target/`, and started there, it serves a token.
+#[test]
+fn the_command_copied_alone_into_an_empty_directory_serves_a_token() {
+    let empty = TokenDirectory::new().unwrap();
+    let alone = empty.path().join("token-bridge");
+    std::fs::copy(env!("CARGO_BIN_EXE_token-bridge"), &alone).unwrap();
+    let mut command = Command::new(&alone);
+    command.current_dir(empty.path());
+    let (bridge, _log, first, address) =
+        start_command_in(command, &["--quiet"], &[("IDENTITY_HEADER", SECRET)]);
+    assert!(
+        first.contains("built-in fake Microsoft Entra ID"),
+        "{first}"
+    );
+    let (status, body) = get(address, VAULT_PATH, SECRET);
+    assert_eq!(status, 200, "{body}");
+    assert!(terminate(bridge).success());
+    let entries: Vec<_> = std::fs::read_dir(empty.path()).unwrap().collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "the bridge wrote beside itself: {entries:?}"
+    );
 }
 
 /// A Kubernetes Secret mounted as a file, as `kubectl create secret --from-file` leaves it (with

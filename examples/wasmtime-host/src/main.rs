@@ -11,58 +11,19 @@
 //!   variables;
 //! - print errors with what Entra said: AADSTS codes, correlation and trace ids.
 
-use std::path::Path;
+use credential_host::{
+    Authority, CredentialError, TokenRequestOptions, WasiHost, WorkloadIdentityOptions,
+    WorkloadIdentityPre, grant_read_only, token_file_grant, wasi_http_linker,
+};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-
-wasmtime::component::bindgen!({
-    path: "../../wit",
-    world: "workload-identity",
-    // wasmtime-wasi and wasmtime-wasi-http provide the wasi:* imports.
-    require_store_data_send: true,
-    with: {
-        "wasi": wasmtime_wasi::p2::bindings,
-        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-    },
-});
-
-use exports::azure::identity::credential::WorkloadIdentityOptions;
-use exports::azure::identity::types::{CredentialError, TokenRequestOptions};
+use wasmtime_wasi::WasiCtx;
 
 const USAGE: &str = "usage: wasmtime-host COMPONENT.wasm [SCOPE ...]
 Configured from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE and
 AZURE_AUTHORITY_HOST; the default scope is https://management.azure.com/.default.";
-
-/// What one instance's store holds: WASI, wasi:http and their resources.
-struct Host {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for Host {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            // Requests go out over the network with wasmtime-wasi-http's own client.
-            hooks: wasmtime_wasi_http::default_hooks(),
-        }
-    }
-}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -89,9 +50,7 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
     // Once per process: compiling takes ~100 ms, linking is checked here too.
     let engine = Engine::default();
     let component = Component::from_file(&engine, component_path)?;
-    let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    let linker = wasi_http_linker(&engine)?;
     let pre = WorkloadIdentityPre::new(linker.instantiate_pre(&component)?)?;
 
     // Once per credential lifetime: ~15 µs from an InstancePre.
@@ -151,24 +110,17 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
 
 /// WASI for the component: the AZURE_* variables, and the token file's directory, read-only, at
 /// the same path. Nothing else: no other files, no stdin, no other variables.
-fn host_state() -> wasmtime::Result<Host> {
+/// Requests go out over the network with wasmtime-wasi-http's own client.
+fn host_state() -> wasmtime::Result<WasiHost<Authority>> {
     let mut wasi = WasiCtx::builder();
     for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("AZURE_")) {
         wasi.env(&name, &value);
     }
-    if let Some(directory) = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
+    let token_directory = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
         .ok()
-        .and_then(|file| Path::new(&file).parent().map(Path::to_path_buf))
-        .filter(|directory| directory.is_dir())
-    {
-        let guest_path = directory.to_string_lossy().into_owned();
-        wasi.preopened_dir(&directory, &guest_path, FsPerms::ReadOnly)?;
-    }
-    Ok(Host {
-        wasi: wasi.build(),
-        http: WasiHttpCtx::new(),
-        table: ResourceTable::new(),
-    })
+        .and_then(|file| token_file_grant(&file));
+    grant_read_only(&mut wasi, token_directory.as_slice())?;
+    Ok(WasiHost::new(wasi.build(), Authority::Network))
 }
 
 /// A credential-error for a person: what failed, what Entra said, and what to quote to support.
@@ -211,7 +163,7 @@ fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exports::azure::identity::types::AuthenticationFailure;
+    use credential_host::AuthenticationFailure;
 
     #[test]
     fn an_authentication_failure_is_printed_with_its_aadsts_codes_and_ids() {

@@ -1,7 +1,7 @@
 //! The example as a user runs it, on the built component. Without Azure at hand these runs stop
 //! at the credential's own checks: its configuration comes from the process's AZURE_* variables.
 
-use host_tests::COMPONENT_PATH;
+use guest_artifacts::CREDENTIAL as COMPONENT_PATH;
 use std::process::{Command, Output};
 
 fn wasmtime_host(args: &[&str], env: &[(&str, &str)]) -> Output {

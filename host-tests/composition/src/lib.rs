@@ -1,5 +1,5 @@
 //! Runs the sample app composed with the bearer middleware and the credential (by `wac plug`, in
-//! the build script) in wasmtime. Its wasi:http requests go to a fake Microsoft Entra when they
+//! guest-artifacts' build script) in wasmtime. Its wasi:http requests go to a fake Microsoft Entra when they
 //! are for the authority host, and to a fake upstream (an Azure service) otherwise; both record
 //! what they received.
 
@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use bytes::Bytes;
+use credential_host::{grant_read_only, wasi_http_linker};
 use host_tests::{
     FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost, handle_request,
 };
@@ -16,19 +17,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-/// The sample app alone, as built.
-pub const SAMPLE_APP: &str = env!("SAMPLE_APP");
-/// `wac plug sample_app.wasm --plug bearer.wasm`, made by the build script.
-pub const SAMPLE_APP_COMPOSITION: &str = env!("SAMPLE_APP_COMPOSITION");
-/// `wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm`: what Spin makes of the
-/// example app and its component dependency.
-pub const SPIN_APP_COMPOSITION: &str = env!("SPIN_APP_COMPOSITION");
-/// `wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm`.
-pub const BEARER_COMPOSITION: &str = env!("BEARER_COMPOSITION");
+pub use guest_artifacts::{
+    BEARER_COMPOSITION, SAMPLE_APP, SAMPLE_APP_COMPOSITION, SPIN_APP_COMPOSITION,
+};
 /// The host the fake Entra answers for; every other host is the fake upstream's.
 pub const AUTHORITY: &str = "login.microsoftonline.com";
 
@@ -122,9 +117,7 @@ pub struct Pod {
 fn compile_and_link(path: &str) -> Result<(Engine, Component, Linker<HostState>)> {
     let engine = Engine::default();
     let component = Component::from_file(&engine, path)?;
-    let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    let linker = wasi_http_linker(&engine)?;
     Ok((engine, component, linker))
 }
 
@@ -132,9 +125,7 @@ impl Pod {
     fn into_host_state(self) -> Result<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env);
-        for (host_dir, guest_path) in &self.preopens {
-            wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly)?;
-        }
+        grant_read_only(&mut wasi, &self.preopens)?;
         let router = Router {
             entra: self.entra,
             upstream: self.upstream,

@@ -19,8 +19,8 @@ use wasmtime::{Engine, Instance, Linker, Module, Result, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-/// The filter as built for Envoy (wasm32-wasip1) by the build script.
-pub const FILTER: &str = env!("PROXY_WASM_FILTER");
+/// The filter as built for Envoy (wasm32-wasip1) by guest-artifacts.
+pub const FILTER: &str = guest_artifacts::ENVOY_FILTER;
 
 /// The root context of every worker's plugin.
 const ROOT_CONTEXT: u32 = 1;

@@ -59,7 +59,7 @@ fn main() -> wasmtime::Result<()> {
         token,
         tokens,
         credential: load(host_tests::COMPONENT_PATH)?,
-        floor: load(env!("BENCH_FLOOR_COMPONENT"))?,
+        floor: load(guest_artifacts::BENCH_FLOOR)?,
     };
 
     // `--hits <credential|floor> <n>`: n cache hits on one component and nothing else, for
@@ -246,7 +246,7 @@ impl Bench {
     fn size(&self) -> wasmtime::Result<Row> {
         let bytes = |path: &str| std::fs::metadata(path).map(|m| m.len());
         let ours = bytes(host_tests::COMPONENT_PATH)?;
-        let floor = bytes(env!("BENCH_FLOOR_COMPONENT"))?;
+        let floor = bytes(guest_artifacts::BENCH_FLOOR)?;
         Ok(Row {
             figure: "component size (release)".into(),
             goal: "≤ 150,000 B".into(),

@@ -1,5 +1,6 @@
 //! How fast the bridge answers SDK requests once it holds a token, and how many Entra calls
-//! they cost: `cargo run --release -p token-bridge-host --bin bench-bridge [-- --quick]`.
+//! they cost: `cargo run --release -p token-bridge-host --features fake-authority --bin
+//! bench-bridge [-- --quick]`.
 //!
 //! Each request is a new connection, as an SDK without connection reuse makes it; the bridge
 //! runs with the demo identity and the in-process fake Entra.

@@ -1,7 +1,7 @@
 //! Calling a guest's `wasi:http/incoming-handler` as a `wasi:http/proxy` host does: the
-//! composition tests' Spin app and the token bridge are served this way.
+//! token bridge and the composition tests' Spin app are served this way.
 
-use crate::embedding::WasiHost;
+use crate::WasiHost;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Limited};

@@ -1,7 +1,7 @@
 //! A fake Microsoft Entra token endpoint. It sees the request exactly as the component's
 //! wasi:http call produced it, records it, checks it the way Entra does, and answers in kind.
 
-use crate::embedding::{ResponseFuture, SentResponse};
+use crate::{ResponseFuture, SentResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::collections::VecDeque;

@@ -1,28 +1,8 @@
 //! A directory holding a federated token file, as Kubernetes projects it into a pod.
 
+use crate::AKS_TOKEN_FILE_NAME;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Where AKS mounts the projected service-account token inside a pod.
-pub const AKS_TOKEN_DIR: &str = "/var/run/secrets/azure/tokens";
-/// The file name AKS gives it.
-pub const AKS_TOKEN_FILE_NAME: &str = "azure-identity-token";
-/// The token file's path inside the pod, and inside the component when a [`TokenDirectory`] is
-/// preopened at [`AKS_TOKEN_DIR`].
-pub const AKS_TOKEN_FILE: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
-
-/// What a host grants a component that reads `token_file` in a real pod: the file's directory,
-/// at the same path, and nothing else (`None` when there is no such directory). The kubelet swaps
-/// the token through symlinks inside that directory, so the file alone would not do.
-pub fn token_file_grant(token_file: &str) -> Option<(PathBuf, String)> {
-    let directory = Path::new(token_file).parent()?;
-    directory.is_dir().then(|| {
-        (
-            directory.to_path_buf(),
-            directory.to_string_lossy().into_owned(),
-        )
-    })
-}
 
 /// A temporary host directory, removed on drop.
 pub struct TokenDirectory {

@@ -1,0 +1,119 @@
+//! Builds every guest the enabled features ask for, in release, with the cargo running this
+//! script, then composes them with `wac plug` exactly as the READMEs tell users to:
+//!
+//! ```sh
+//! wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm -o bearer.wasm
+//! wac plug sample_app.wasm --plug bearer.wasm -o sample_app_with_bearer.wasm
+//! wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm -o spin_key_vault_with_credential.wasm
+//! wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o token_bridge_with_credential.wasm
+//! ```
+//!
+//! This is the one place guests are built; hosts and tests name the constants of `src/lib.rs`.
+
+mod guests;
+mod wac;
+
+use guests::{COMPONENT_TARGET, FILTER_TARGET, Workspace};
+
+fn main() {
+    let floor = feature("FLOOR");
+    let compositions = feature("COMPOSITIONS");
+    let token_bridge = feature("TOKEN_BRIDGE");
+    let envoy_filter = feature("ENVOY_FILTER");
+
+    let mut inputs = vec![
+        "src",
+        "wit",
+        "build.rs",
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+        "examples/guest-artifacts/build.rs",
+        "examples/guest-artifacts/guests.rs",
+        "examples/guest-artifacts/wac.rs",
+    ];
+    let mut components = vec!["azure-workload-identity"];
+    if floor {
+        inputs.push("host-tests/floor");
+        components.push("bench-floor");
+    }
+    if compositions {
+        inputs.extend([
+            "examples/bearer-middleware",
+            "examples/sample-app",
+            "examples/spin",
+        ]);
+        components.extend(["bearer-middleware", "sample-app", "spin-key-vault"]);
+    }
+    if token_bridge {
+        inputs.push("examples/token-bridge");
+        components.push("token-bridge");
+    }
+    if envoy_filter {
+        inputs.push("examples/proxy-wasm-filter");
+    }
+    let workspace = Workspace::locate(&inputs);
+
+    // One cargo run for every component: the shared dependencies are built once.
+    workspace.build(COMPONENT_TARGET, &components);
+    let credential = workspace.publish(
+        COMPONENT_TARGET,
+        "azure_workload_identity.wasm",
+        "GUEST_CREDENTIAL",
+    );
+    if floor {
+        workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");
+    }
+    if compositions || token_bridge {
+        let wac = wac::installed(&workspace);
+        let composed = |name: &str| workspace.release_dir(COMPONENT_TARGET).join(name);
+        if compositions {
+            let middleware = workspace.publish(
+                COMPONENT_TARGET,
+                "bearer_middleware.wasm",
+                "GUEST_BEARER_MIDDLEWARE",
+            );
+            let app = workspace.publish(COMPONENT_TARGET, "sample_app.wasm", "GUEST_SAMPLE_APP");
+            let spin_app = workspace.publish(
+                COMPONENT_TARGET,
+                "spin_key_vault.wasm",
+                "GUEST_SPIN_KEY_VAULT",
+            );
+            let bearer = composed("bearer.wasm");
+            wac::plug(&wac, &middleware, &credential, &bearer);
+            let app_with_bearer = composed("sample_app_with_bearer.wasm");
+            wac::plug(&wac, &app, &bearer, &app_with_bearer);
+            // What Spin does with the credential as a component dependency of the app.
+            let spin_composed = composed("spin_key_vault_with_credential.wasm");
+            wac::plug(&wac, &spin_app, &credential, &spin_composed);
+            name("GUEST_BEARER_COMPOSITION", &bearer);
+            name("GUEST_SAMPLE_APP_COMPOSITION", &app_with_bearer);
+            name("GUEST_SPIN_APP_COMPOSITION", &spin_composed);
+        }
+        if token_bridge {
+            let bridge =
+                workspace.publish(COMPONENT_TARGET, "token_bridge.wasm", "GUEST_TOKEN_BRIDGE");
+            let bridge_composed = composed("token_bridge_with_credential.wasm");
+            wac::plug(&wac, &bridge, &credential, &bridge_composed);
+            name("GUEST_TOKEN_BRIDGE_COMPOSITION", &bridge_composed);
+        }
+    }
+    if envoy_filter {
+        workspace.build(FILTER_TARGET, &["proxy-wasm-filter"]);
+        workspace.publish(
+            FILTER_TARGET,
+            "proxy_wasm_filter.wasm",
+            "GUEST_ENVOY_FILTER",
+        );
+    }
+}
+
+/// Whether this crate's feature `name` (upper case, `_` for `-`) is on.
+fn feature(name: &str) -> bool {
+    std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some()
+}
+
+/// Hands `path` to the crate as the environment variable `variable`.
+fn name(variable: &str, path: &std::path::Path) {
+    println!("cargo:rustc-env={variable}={}", path.display());
+}

@@ -1,0 +1,44 @@
+//! The guest artifacts of this repository, built by this crate's build script for their wasm
+//! targets (release, in `target/component-build`), copied to `target/<target>/release/` where
+//! the READMEs' commands look for them, and named here. Hosts and tests name a constant; nobody
+//! runs a build step by hand (the model is wasmtime's `test-programs` artifacts crate).
+//!
+//! Each feature adds the guests one kind of host needs; the credential is always there.
+
+/// The credential component, `azure_workload_identity.wasm`.
+pub const CREDENTIAL: &str = env!("GUEST_CREDENTIAL");
+
+/// The benchmark's floor: the credential's WIT with the work removed.
+#[cfg(feature = "floor")]
+pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");
+
+/// The sample app alone, as built.
+#[cfg(feature = "compositions")]
+pub const SAMPLE_APP: &str = env!("GUEST_SAMPLE_APP");
+
+/// `wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm -o bearer.wasm`.
+#[cfg(feature = "compositions")]
+pub const BEARER_COMPOSITION: &str = env!("GUEST_BEARER_COMPOSITION");
+
+/// `wac plug sample_app.wasm --plug bearer.wasm -o sample_app_with_bearer.wasm`.
+#[cfg(feature = "compositions")]
+pub const SAMPLE_APP_COMPOSITION: &str = env!("GUEST_SAMPLE_APP_COMPOSITION");
+
+/// `wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm`: what Spin makes of the
+/// example app and its component dependency.
+#[cfg(feature = "compositions")]
+pub const SPIN_APP_COMPOSITION: &str = env!("GUEST_SPIN_APP_COMPOSITION");
+
+/// `wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o
+/// token_bridge_with_credential.wasm`, as a path.
+#[cfg(feature = "token-bridge")]
+pub const TOKEN_BRIDGE_COMPOSITION: &str = env!("GUEST_TOKEN_BRIDGE_COMPOSITION");
+
+/// The same composition's bytes, so that a binary carrying them runs from any directory.
+#[cfg(feature = "token-bridge")]
+pub static TOKEN_BRIDGE_COMPOSITION_BYTES: &[u8] =
+    include_bytes!(env!("GUEST_TOKEN_BRIDGE_COMPOSITION"));
+
+/// The Envoy filter as Envoy loads it: a core module for wasm32-wasip1.
+#[cfg(feature = "envoy-filter")]
+pub const ENVOY_FILTER: &str = env!("GUEST_ENVOY_FILTER");
