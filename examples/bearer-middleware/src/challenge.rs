@@ -6,6 +6,10 @@
 //! request. Only a Bearer challenge with `error="insufficient_claims"` and claims is answered, as
 //! the Azure SDKs do: any other 401 means a new token would not help.
 
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
 /// The decoded claims of the header's claims challenge, `Ok(None)` when it holds none.
 pub fn claims_challenge(www_authenticate: &str) -> Result<Option<String>, String> {
     for challenge in parse_challenges(www_authenticate) {
@@ -99,30 +103,22 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~/".contains(c)
 }
 
-/// Standard or URL-safe base64, padded or not (resources send both).
+/// Standard or URL-safe base64, padded or not, but one alphabet at a time. The Azure SDKs differ:
+/// Go's azcore takes only URL-safe (cutting any padding off), Python's azure-core and Node's core
+/// take either alphabet, even both in one string; Key Vault's and ARM's challenges are standard
+/// and padded. Either alphabet with either padding takes whatever an encoder writes; a mix, which
+/// none writes, is garbled claims, refused rather than guessed at. Bits left over after the last
+/// byte are ignored, as the SDKs ignore them.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let sextet = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((buffer >> bits) as u8);
-        }
-    }
-    // A single leftover character cannot encode a byte.
-    (bits < 6).then_some(bytes)
+    const EITHER_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, EITHER_PADDING);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, EITHER_PADDING);
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
 }
 
 #[cfg(test)]
@@ -208,5 +204,36 @@ mod tests {
         let not_utf8 = challenge(r#"error="insufficient_claims", claims="//4=""#);
         assert!(claims_challenge(&not_utf8).unwrap_err().contains("UTF-8"));
         assert_eq!(decode_base64("A"), None, "one character cannot hold a byte");
+    }
+
+    #[test]
+    fn one_alphabet_at_a_time() {
+        // `>>?>>?` is `Pj4_Pj4_` in URL-safe base64 and `Pj4/Pj4/` in the standard alphabet.
+        assert_eq!(decode_base64("Pj4_Pj4_").unwrap(), b">>?>>?");
+        assert_eq!(decode_base64("Pj4/Pj4/").unwrap(), b">>?>>?");
+        for mixed in ["Pj4_Pj4/", "Pj4/Pj4_", "+-AA", "/_AA"] {
+            assert_eq!(decode_base64(mixed), None, "{mixed}");
+        }
+        let header = challenge(r#"error="insufficient_claims", claims="Pj4_Pj4/""#);
+        assert!(
+            claims_challenge(&header)
+                .unwrap_err()
+                .contains("not base64")
+        );
+    }
+
+    #[test]
+    fn padding_is_optional_but_not_excessive_nor_inside() {
+        // "A" is `QQ==`; "AB" is `QUI=`.
+        for text in ["QQ==", "QQ=", "QQ"] {
+            assert_eq!(decode_base64(text).unwrap(), b"A", "{text}");
+        }
+        assert_eq!(decode_base64("QUI=").unwrap(), b"AB");
+        assert_eq!(decode_base64("QUI").unwrap(), b"AB");
+        for malformed in ["QQ===", "QUI==", "QQ==QQ==", "Q=Q=", "=", "QQ== "] {
+            assert_eq!(decode_base64(malformed), None, "{malformed}");
+        }
+        // Leftover bits that are not zero (`QR` rather than `QQ`) do not change the byte.
+        assert_eq!(decode_base64("QR").unwrap(), b"A");
     }
 }

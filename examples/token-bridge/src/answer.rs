@@ -1,6 +1,8 @@
 //! The JSON bodies the bridge answers with: the token response of the App Service protocol
 //! (what the SDKs parse) and error bodies shaped like Microsoft Entra's.
 
+use serde::{Serialize, Serializer};
+
 /// A token, as the credential returned it, and the request's time.
 pub struct IssuedToken<'a> {
     pub access_token: &'a str,
@@ -20,34 +22,30 @@ pub fn token_body(
     client_id: Option<&str>,
     now: u64,
 ) -> String {
-    let mut body = JsonObject::new();
-    body.string("access_token", token.access_token);
-    body.string("expires_on", &token.expires_on.to_string());
-    body.string(
-        "expires_in",
-        &token.expires_on.saturating_sub(now).to_string(),
-    );
-    if let Some(refresh_on) = token.refresh_on.filter(|&at| at > now) {
-        body.string("refresh_in", &(refresh_on - now).to_string());
-    }
-    body.string("resource", resource);
-    body.string("token_type", token.token_type);
-    if let Some(client_id) = client_id {
-        body.string("client_id", client_id);
-    }
-    body.finish()
+    to_json(&TokenBody {
+        access_token: token.access_token,
+        expires_on: Seconds(token.expires_on),
+        expires_in: Seconds(token.expires_on.saturating_sub(now)),
+        refresh_in: token
+            .refresh_on
+            .filter(|&at| at > now)
+            .map(|at| Seconds(at - now)),
+        resource,
+        token_type: token.token_type,
+        client_id,
+    })
 }
 
 /// An error body: an OAuth-style `error` code and a description saying what to fix, also as
 /// App Service's own `statusCode` and `message`, since the SDKs read one pair or the other (Python's
 /// shows only `message`, Node's only `error_description`).
 pub fn error_body(status: u16, error: &str, description: &str) -> String {
-    let mut body = JsonObject::new();
-    body.string("error", error);
-    body.string("error_description", description);
-    body.number("statusCode", status.into());
-    body.string("message", description);
-    body.finish()
+    to_json(&ErrorBody {
+        error,
+        error_description: description,
+        status_code: status,
+        message: description,
+    })
 }
 
 /// What Microsoft Entra ID answered when the credential's token request failed, passed on.
@@ -60,80 +58,72 @@ pub struct EntraFailure<'a> {
 }
 
 pub fn entra_failure_body(status: u16, failure: &EntraFailure) -> String {
-    let mut body = JsonObject::new();
-    body.string("error", failure.error.unwrap_or("authentication_failed"));
-    body.string("error_description", failure.message);
-    body.number("statusCode", status.into());
-    body.string("message", failure.message);
-    body.numbers("error_codes", failure.error_codes);
-    if let Some(id) = failure.correlation_id {
-        body.string("correlation_id", id);
-    }
-    if let Some(id) = failure.trace_id {
-        body.string("trace_id", id);
-    }
-    body.finish()
+    to_json(&EntraFailureBody {
+        error: failure.error.unwrap_or("authentication_failed"),
+        error_description: failure.message,
+        status_code: status,
+        message: failure.message,
+        error_codes: failure.error_codes,
+        correlation_id: failure.correlation_id,
+        trace_id: failure.trace_id,
+    })
 }
 
-/// A JSON object written field by field.
-struct JsonObject(String);
+// The bodies as structs, not `json!` maps: serde_json's maps sort their keys (unless a feature
+// pulls in `indexmap`), and these fields go out in the order App Service and Entra write them.
 
-impl JsonObject {
-    fn new() -> JsonObject {
-        JsonObject(String::from("{"))
-    }
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    expires_on: Seconds,
+    expires_in: Seconds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_in: Option<Seconds>,
+    resource: &'a str,
+    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+}
 
-    fn key(&mut self, key: &str) {
-        if self.0.len() > 1 {
-            self.0.push(',');
-        }
-        push_string(&mut self.0, key);
-        self.0.push(':');
-    }
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    message: &'a str,
+}
 
-    fn string(&mut self, key: &str, value: &str) {
-        self.key(key);
-        push_string(&mut self.0, value);
-    }
+/// An error body's fields, then Entra's codes and ids. (Not a `#[serde(flatten)]` of
+/// `ErrorBody`: that needs serde's `alloc` and serializes through a map.)
+#[derive(Serialize)]
+struct EntraFailureBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    message: &'a str,
+    error_codes: &'a [u32],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+}
 
-    fn number(&mut self, key: &str, value: u64) {
-        self.key(key);
-        self.0.push_str(&value.to_string());
-    }
+/// A count of seconds, written as a JSON string (`"3600"`): App Service's format, which the
+/// SDKs parse as such.
+struct Seconds(u64);
 
-    fn numbers(&mut self, key: &str, values: &[u32]) {
-        self.key(key);
-        self.0.push('[');
-        for (index, value) in values.iter().enumerate() {
-            if index > 0 {
-                self.0.push(',');
-            }
-            self.0.push_str(&value.to_string());
-        }
-        self.0.push(']');
-    }
-
-    fn finish(mut self) -> String {
-        self.0.push('}');
-        self.0
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
     }
 }
 
-/// `value` as a JSON string (RFC 8259 escapes).
-fn push_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+fn to_json(body: &impl Serialize) -> String {
+    // Strings, integers and sequences of integers: nothing here can fail to serialize (only maps
+    // with non-string keys and failing `Serialize` impls can).
+    serde_json::to_string(body).expect("the answer bodies always serialize")
 }
 
 #[cfg(test)]
@@ -177,6 +167,19 @@ mod tests {
             ),
             r#"{"error":"invalid_request","error_description":"a \"quote\", a \\ and a\nnewline\u0001","statusCode":400,"message":"a \"quote\", a \\ and a\nnewline\u0001"}"#
         );
+    }
+
+    #[test]
+    fn every_control_character_and_quote_reads_back_as_it_was() {
+        let description: String = (0..0x20u8)
+            .map(char::from)
+            .chain("\"\\/\u{7f}\u{2028}é😀".chars())
+            .collect();
+        let body: serde_json::Value =
+            serde_json::from_str(&error_body(400, "invalid_request", &description)).unwrap();
+        assert_eq!(body["error_description"], description.as_str());
+        assert_eq!(body["message"], description.as_str());
+        assert_eq!(body["statusCode"], 400);
     }
 
     #[test]
