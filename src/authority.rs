@@ -64,10 +64,43 @@ impl Authority {
             path_prefix: path.trim_end_matches('/').to_owned(),
         })
     }
+}
 
-    /// The path of the token endpoint for `tenant`: `{prefix}/{tenant}/oauth2/v2.0/token`.
-    pub fn token_path(&self, tenant: &str) -> String {
-        format!("{}/{tenant}/oauth2/v2.0/token", self.path_prefix)
+/// Where a token request goes: `https://{host}{path}`. The token URL is made in one place:
+/// [`TokenEndpoint::new`] joins its path, [`TokenEndpoint::url`] writes it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenEndpoint {
+    /// `host` or `host:port`, as sent in the request's authority.
+    pub host: String,
+    /// The path, starting with `/`, ending in `/oauth2/v2.0/token`.
+    pub path: String,
+}
+
+impl TokenEndpoint {
+    /// The token endpoint for `tenant`: `{prefix}/{tenant}/oauth2/v2.0/token` on the authority,
+    /// or, when the AKS token proxy is set, that path appended to the proxy's path on the proxy's
+    /// host, as azure-identity joins them.
+    pub fn new(
+        authority: &Authority,
+        token_proxy: Option<&Authority>,
+        tenant: &str,
+    ) -> TokenEndpoint {
+        let path = format!("{}/{tenant}/oauth2/v2.0/token", authority.path_prefix);
+        match token_proxy {
+            Some(proxy) => TokenEndpoint {
+                host: proxy.host.clone(),
+                path: format!("{}{path}", proxy.path_prefix),
+            },
+            None => TokenEndpoint {
+                host: authority.host.clone(),
+                path,
+            },
+        }
+    }
+
+    /// The endpoint as a URL, for messages: `https://{host}{path}`.
+    pub fn url(&self) -> String {
+        format!("https://{}{}", self.host, self.path)
     }
 }
 
@@ -81,13 +114,18 @@ mod tests {
         Authority::parse(raw, WHAT).unwrap_or_else(|e| panic!("{raw}: {e}"))
     }
 
+    /// The token endpoint's path on `authority`, without a proxy.
+    fn token_path(authority: &Authority, tenant: &str) -> String {
+        TokenEndpoint::new(authority, None, tenant).path
+    }
+
     #[test]
     fn default_authority_has_no_path() {
         let authority = parsed(DEFAULT_AUTHORITY_HOST);
         assert_eq!(authority.host, "login.microsoftonline.com");
         assert_eq!(authority.path_prefix, "");
         assert_eq!(
-            authority.token_path("tenant-1"),
+            token_path(&authority, "tenant-1"),
             "/tenant-1/oauth2/v2.0/token"
         );
     }
@@ -96,7 +134,7 @@ mod tests {
     fn missing_scheme_means_https_and_trailing_slash_is_dropped() {
         let authority = parsed("login.microsoftonline.us/");
         assert_eq!(authority.host, "login.microsoftonline.us");
-        assert_eq!(authority.token_path("t"), "/t/oauth2/v2.0/token");
+        assert_eq!(token_path(&authority, "t"), "/t/oauth2/v2.0/token");
     }
 
     #[test]
@@ -110,7 +148,7 @@ mod tests {
     #[test]
     fn path_on_the_authority_is_kept() {
         let authority = parsed("https://adfs.contoso.com/adfs/");
-        assert_eq!(authority.token_path("t"), "/adfs/t/oauth2/v2.0/token");
+        assert_eq!(token_path(&authority, "t"), "/adfs/t/oauth2/v2.0/token");
     }
 
     #[test]

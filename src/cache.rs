@@ -17,6 +17,7 @@ pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
 /// ones on every call must not grow the instance without bound.
 pub const MAX_ENTRIES: usize = 64;
 
+/// What a cached token was requested for: tenant, scopes and CAE choice.
 #[derive(Clone, Debug)]
 pub struct CacheKey {
     /// `None` for the credential's own tenant; another is compared ignoring case.
@@ -28,6 +29,8 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
+    /// The key of a request from `tenant_id` (`None` for the credential's own) for `scopes`,
+    /// with CAE on or off.
     pub fn new(tenant_id: Option<&str>, scopes: &[String], cae: bool) -> CacheKey {
         CacheKey {
             tenant_id: tenant_id.map(str::to_owned),
@@ -152,6 +155,7 @@ impl TokenCache {
         self.entries.push(entry);
     }
 
+    /// Forgets every token.
     pub fn clear(&mut self) {
         self.entries.clear();
     }

@@ -10,7 +10,6 @@ use crate::exchange::{TokenQuery, exchange};
 use crate::platform::Platform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
-use crate::tenant::tenant_for_request;
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -18,10 +17,14 @@ use crate::token_file::TokenFile;
 pub struct TokenRequestOptions {
     /// A claims challenge (a JSON object); a request with claims bypasses the cache.
     pub claims: Option<String>,
+    /// Another tenant to get the token from; it must be allowed by the settings.
     pub tenant_id: Option<String>,
+    /// Continuous access evaluation: the token request declares the CP1 capability, and the
+    /// token is cached apart from tokens without it.
     pub enable_cae: bool,
 }
 
+/// A credential: its settings, the token file and the cache of the tokens it got.
 #[derive(Debug)]
 pub struct WorkloadIdentityCredential {
     settings: Settings,
@@ -31,6 +34,7 @@ pub struct WorkloadIdentityCredential {
 }
 
 impl WorkloadIdentityCredential {
+    /// A credential for `settings`; nothing is read or requested before the first get-token.
     pub fn new(settings: Settings) -> WorkloadIdentityCredential {
         WorkloadIdentityCredential {
             token_file: TokenFile::new(settings.token_file_path.clone()),
@@ -57,7 +61,9 @@ impl WorkloadIdentityCredential {
                 "the credential was closed; create a new one".into(),
             ));
         }
-        let other_tenant = tenant_for_request(&self.settings, options.tenant_id.as_deref())?;
+        let other_tenant = self
+            .settings
+            .tenant_for_request(options.tenant_id.as_deref())?;
         // A claims challenge asks for a token the cached one is not: never serve or keep it.
         let challenged = options
             .claims
@@ -282,7 +288,10 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(platform.requests.len(), 4);
-        assert_eq!(platform.requests[2].path, "/friend/oauth2/v2.0/token");
+        assert_eq!(
+            platform.requests[2].endpoint.path,
+            "/friend/oauth2/v2.0/token"
+        );
         assert_eq!(
             platform.field(3, "claims").unwrap(),
             r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#

@@ -14,6 +14,7 @@ pub struct AccessToken {
     pub expires_on: u64,
     /// Seconds since the Unix epoch.
     pub refresh_on: Option<u64>,
+    /// The scheme to send the token with, `Bearer` unless the endpoint says otherwise.
     pub token_type: String,
 }
 
@@ -33,10 +34,15 @@ impl fmt::Debug for AccessToken {
 pub struct AuthenticationFailure {
     /// What went wrong and what to do about it. Never contains a secret.
     pub message: String,
+    /// The HTTP status of the answer; `None` when none came (a transport failure).
     pub status: Option<u16>,
+    /// The OAuth error code Entra sent, e.g. `invalid_client`.
     pub error: Option<String>,
+    /// The AADSTS numbers Entra sent, e.g. `700016`.
     pub error_codes: Vec<u32>,
+    /// Entra's correlation id, for Microsoft support.
     pub correlation_id: Option<String>,
+    /// Entra's trace id, for Microsoft support.
     pub trace_id: Option<String>,
 }
 

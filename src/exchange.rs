@@ -21,8 +21,11 @@ const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
 
 /// What one token request asks for.
 pub struct TokenQuery<'a> {
+    /// The tenant to get the token from (the credential's own, or an allowed other).
     pub tenant_id: &'a str,
+    /// Validated scopes.
     pub scopes: &'a [String],
+    /// The `claims` field to send (a JSON object), if any.
     pub claims: Option<&'a str>,
     /// Tokens the credential holds, which error text must not repeat even if a server echoes them.
     pub known_tokens: &'a [String],
@@ -43,7 +46,7 @@ pub fn exchange(
 ) -> Result<AccessToken, CredentialError> {
     let started = platform.monotonic_nanos();
     let deadline = started.saturating_add(GET_TOKEN_BUDGET_NANOS);
-    let (host, path) = settings.token_endpoint(query.tenant_id);
+    let endpoint = settings.token_endpoint(query.tenant_id);
     let mut assertion = token_file.assertion(platform, false)?;
     let mut reread = false;
     let mut attempts = 0u32;
@@ -53,8 +56,7 @@ pub fn exchange(
         let request_id = uuid_v4(random);
         let remaining = deadline.saturating_sub(platform.monotonic_nanos());
         let request = TokenRequest {
-            host: &host,
-            path: &path,
+            endpoint: &endpoint,
             client_id: &settings.client_id,
             assertion: &assertion,
             scopes: query.scopes,
@@ -62,7 +64,7 @@ pub fn exchange(
             request_id: &request_id,
         }
         .to_http(timeouts_within(remaining), deadline);
-        let url = request.url();
+        let url = request.endpoint.url();
         let requested_at = platform.now();
         let (error, requested_delay) = match platform.send(&request) {
             Ok(response) => {
@@ -359,7 +361,7 @@ mod tests {
         let settings = Settings::resolve(&options, env).unwrap();
         run_with(&settings, &mut TokenFile::new("/t".into()), &mut platform).unwrap();
         assert_eq!(
-            platform.requests[0].url(),
+            platform.requests[0].endpoint.url(),
             "https://10.0.0.1:8443/p/tenant/oauth2/v2.0/token"
         );
     }

@@ -25,6 +25,7 @@ pub const PAGE: usize = 64 * 1024;
 /// time, whatever the module's initial memory has free), or `None` when the host refuses.
 pub type Grow = fn(pages: usize) -> Option<(usize, usize)>;
 
+/// A heap over linear memory that it gets from its [`Grow`] function.
 pub struct Heap {
     /// The head of each class's free list (a freed block holds the address of the next).
     free: [usize; CLASSES],

@@ -9,14 +9,20 @@ use core::fmt;
 /// Deeper nesting is refused instead of recursing further (serde_json's limit too).
 const MAX_DEPTH: usize = 128;
 
+/// A JSON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The number as it was written, e.g. `3599` or `-1.5e3`.
     Number(String),
+    /// A string, escapes decoded.
     String(String),
+    /// An array, in order.
     Array(Vec<Value>),
+    /// An object.
     Object(Object),
 }
 
@@ -25,14 +31,17 @@ pub enum Value {
 pub struct Object(Vec<(String, Value)>);
 
 impl Object {
+    /// An object with no members.
     pub fn new() -> Object {
         Object(Vec::new())
     }
 
+    /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.iter().find(|(name, _)| name == key).map(|(_, v)| v)
     }
 
+    /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -69,6 +78,7 @@ impl Object {
 }
 
 impl Value {
+    /// The text of a string value; `None` for any other value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(text) => Some(text),
@@ -80,7 +90,9 @@ impl Value {
 /// Why a document is not JSON, with the byte offset where reading stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
+    /// The byte offset where reading stopped.
     pub offset: usize,
+    /// What is wrong there, e.g. `"nested too deeply"`.
     pub problem: &'static str,
 }
 

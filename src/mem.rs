@@ -31,6 +31,8 @@ pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
 ///
 /// # Safety
 /// `a` and `b` are readable for `length` bytes.
+// Unsafe by nature: C callers pass raw pointers, and the symbol must carry its C name.
+#[allow(unsafe_code)]
 #[cfg(target_arch = "wasm32")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, length: usize) -> i32 {

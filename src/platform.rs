@@ -4,6 +4,7 @@
 
 use crate::prelude::*;
 
+use crate::authority::TokenEndpoint;
 use crate::error::REDACTED;
 use core::fmt;
 
@@ -17,36 +18,33 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 1024 * 1024;
 /// Bounds on one exchange, in nanoseconds, passed to wasi:http's request options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
+    /// Until the connection is established.
     pub connect: u64,
+    /// Until the response's first byte arrives.
     pub first_byte: u64,
+    /// Between two chunks of the response body.
     pub between_bytes: u64,
 }
 
 /// An https POST to the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// `host` or `host:port`.
-    pub authority: String,
-    /// Path and query, starting with `/`.
-    pub path: String,
+    /// Where the request goes: the host (with optional port) and the path.
+    pub endpoint: TokenEndpoint,
+    /// Names (lowercase) and values, in the order sent.
     pub headers: Vec<(String, String)>,
     /// The url-encoded form; it holds the client assertion.
     pub body: Vec<u8>,
+    /// The bounds the host's HTTP client applies to this exchange.
     pub timeouts: Timeouts,
     /// Monotonic time (nanoseconds) after which reading the response gives up.
     pub deadline: u64,
 }
 
-impl HttpRequest {
-    pub fn url(&self) -> String {
-        format!("https://{}{}", self.authority, self.path)
-    }
-}
-
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
-            .field("url", &self.url())
+            .field("url", &self.endpoint.url())
             .field("headers", &self.headers)
             .field("body", &REDACTED)
             .field("timeouts", &self.timeouts)
@@ -55,18 +53,24 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
-/// The token endpoint's answer, body read in full (at most [`MAX_RESPONSE_BODY_BYTES`]).
+/// The token endpoint's answer, body read in full (at most 1 MiB, `MAX_RESPONSE_BODY_BYTES`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpResponse {
+    /// The HTTP status code.
     pub status: u16,
+    /// Names and values as received (values decoded lossily as UTF-8); look names up ignoring
+    /// case.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 
 /// Why a token file could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileReadError {
+    /// The file, or a directory on its path, does not exist.
     NotFound,
+    /// The host or the file system refused to open the file for reading.
     PermissionDenied,
     /// No directory the host granted holds the file; these are the ones it granted.
     NotPreopened(Vec<String>),
@@ -98,8 +102,10 @@ mod tests {
     #[test]
     fn request_debug_hides_the_body() {
         let request = HttpRequest {
-            authority: "login.example".into(),
-            path: "/t/oauth2/v2.0/token".into(),
+            endpoint: TokenEndpoint {
+                host: "login.example".into(),
+                path: "/t/oauth2/v2.0/token".into(),
+            },
             headers: vec![("accept".into(), "application/json".into())],
             body: b"client_assertion=very-secret".to_vec(),
             timeouts: Timeouts {

@@ -8,7 +8,9 @@ use crate::text::join;
 /// The file inside a preopen: the preopen's index and the path relative to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Located {
+    /// The index of the preopen among those the host granted.
     pub preopen: usize,
+    /// The path inside it, without a leading `/`; `.` for the preopen itself.
     pub relative: String,
 }
 

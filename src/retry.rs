@@ -4,6 +4,7 @@ use crate::prelude::*;
 
 use crate::http_date::parse_http_date;
 
+/// What the durations here are counted in: nanoseconds, as wasi:clocks measures.
 pub const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// Retries after the first attempt.
 pub const MAX_RETRIES: u32 = 3;

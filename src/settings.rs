@@ -1,41 +1,71 @@
-//! Resolves a credential's settings: explicit options first, then the environment.
+//! Resolves a credential's settings: explicit options first, then the environment. The settings
+//! then say where token requests go and which tenants a get-token call may ask for.
 
 use crate::prelude::*;
 use crate::text::join;
 
-use crate::authority::{Authority, DEFAULT_AUTHORITY_HOST};
+use crate::authority::{Authority, DEFAULT_AUTHORITY_HOST, TokenEndpoint};
 use crate::error::CredentialError;
 use crate::tenant::validate_tenant_id;
 
+/// The Microsoft Entra tenant (directory) the credential authenticates in: its GUID or a domain
+/// name such as `contoso.onmicrosoft.com`. Required unless the `tenant-id` option is given.
 pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+/// The client (application) id of the app registration or user-assigned managed identity whose
+/// federated credential trusts the token file. Required unless the `client-id` option is given.
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// The path of the federated token file (the projected Kubernetes service-account token), as the
+/// component sees it; the host must grant the component its directory. Required unless the
+/// `token-file-path` option is given.
 pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// The Microsoft Entra authority host, e.g. `https://login.microsoftonline.us` (https only; a
+/// missing scheme means https). Optional: the `authority-host` option wins, and the default is
+/// `https://login.microsoftonline.com`.
 pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+/// Tenants, besides the credential's own, that a get-token call may ask for, separated by `;`;
+/// `*` allows any. Used only when the `additionally-allowed-tenants` option is empty.
 pub const AZURE_ADDITIONALLY_ALLOWED_TENANTS: &str = "AZURE_ADDITIONALLY_ALLOWED_TENANTS";
+/// `1`, `true` or `yes` (any case): the tenant a get-token call asks for is ignored, and every
+/// token comes from the credential's own tenant.
 pub const AZURE_IDENTITY_DISABLE_MULTITENANTAUTH: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
-/// AKS identity binding: token requests go to this https proxy instead of the authority host.
+/// AKS identity binding: token requests go to this https proxy instead of the authority host,
+/// with the authority's path appended to the proxy's.
 pub const AZURE_KUBERNETES_TOKEN_PROXY: &str = "AZURE_KUBERNETES_TOKEN_PROXY";
-/// The proxy's TLS settings; under wasi:http the host's TLS client applies them, not the component.
+/// The TLS server name of the token proxy. Under wasi:http the host's TLS client applies the
+/// proxy's TLS settings, not the component; the component refuses them without the proxy.
 pub const AZURE_KUBERNETES_SNI_NAME: &str = "AZURE_KUBERNETES_SNI_NAME";
+/// A file holding the token proxy's CA certificate; the host applies it. At most one of this and
+/// [`AZURE_KUBERNETES_CA_DATA`] may be set.
 pub const AZURE_KUBERNETES_CA_FILE: &str = "AZURE_KUBERNETES_CA_FILE";
+/// The token proxy's CA certificate itself (PEM text); the host applies it. At most one of this
+/// and [`AZURE_KUBERNETES_CA_FILE`] may be set.
 pub const AZURE_KUBERNETES_CA_DATA: &str = "AZURE_KUBERNETES_CA_DATA";
 
 /// The caller's settings, each of which may be left to the environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkloadIdentityOptions {
+    /// Wins over [`AZURE_TENANT_ID`]; blank counts as unset.
     pub tenant_id: Option<String>,
+    /// Wins over [`AZURE_CLIENT_ID`]; blank counts as unset.
     pub client_id: Option<String>,
+    /// Wins over [`AZURE_FEDERATED_TOKEN_FILE`]; blank counts as unset.
     pub token_file_path: Option<String>,
+    /// Wins over [`AZURE_AUTHORITY_HOST`]; blank counts as unset.
     pub authority_host: Option<String>,
+    /// Wins over [`AZURE_ADDITIONALLY_ALLOWED_TENANTS`] unless empty; `"*"` allows any tenant.
     pub additionally_allowed_tenants: Vec<String>,
 }
 
 /// Settings that passed every check; a credential is built from these alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
+    /// The credential's own tenant, a valid tenant id.
     pub tenant_id: String,
+    /// The client id the token request names.
     pub client_id: String,
+    /// Where the federated token file is read, as the component sees the path.
     pub token_file_path: String,
+    /// The Microsoft Entra authority host (`https://login.microsoftonline.com` by default).
     pub authority: Authority,
     /// `AZURE_KUBERNETES_TOKEN_PROXY`, when set.
     pub token_proxy: Option<Authority>,
@@ -142,14 +172,41 @@ impl Settings {
         })
     }
 
-    /// Where the token request for `tenant` goes, as (host, path): the authority host, or the
-    /// AKS token proxy with the authority's path appended to the proxy's, as azure-identity joins
-    /// them.
-    pub fn token_endpoint(&self, tenant: &str) -> (String, String) {
-        let path = self.authority.token_path(tenant);
-        match &self.token_proxy {
-            Some(proxy) => (proxy.host.clone(), format!("{}{path}", proxy.path_prefix)),
-            None => (self.authority.host.clone(), path),
+    /// Where the token request for `tenant` goes: `{prefix}/{tenant}/oauth2/v2.0/token` on the
+    /// authority host, or, with the AKS token proxy, that path after the proxy's own on the
+    /// proxy's host.
+    pub fn token_endpoint(&self, tenant: &str) -> TokenEndpoint {
+        TokenEndpoint::new(&self.authority, self.token_proxy.as_ref(), tenant)
+    }
+
+    /// The tenant a get-token call is served from: `None` for the credential's own (the usual
+    /// case, which the cache then recognises without comparing names), or another that the
+    /// caller asked for and the settings allow.
+    pub fn tenant_for_request<'a>(
+        &self,
+        requested: Option<&'a str>,
+    ) -> Result<Option<&'a str>, CredentialError> {
+        let Some(requested) = requested.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if self.multitenant_disabled || requested.eq_ignore_ascii_case(&self.tenant_id) {
+            return Ok(None);
+        }
+        validate_tenant_id(requested).map_err(CredentialError::InvalidArgument)?;
+        let allowed = self
+            .additionally_allowed_tenants
+            .iter()
+            .any(|tenant| tenant == "*" || tenant.eq_ignore_ascii_case(requested));
+        if allowed {
+            Ok(Some(requested))
+        } else {
+            Err(CredentialError::InvalidArgument(format!(
+                "the credential is configured for tenant '{}' and may not request tokens from \
+                 tenant '{requested}'; add '{requested}' to the additionally-allowed-tenants \
+                 option or to {AZURE_ADDITIONALLY_ALLOWED_TENANTS} (';'-separated), or add \"*\" \
+                 to allow any tenant",
+                self.tenant_id
+            )))
         }
     }
 }
@@ -337,10 +394,10 @@ mod tests {
             Settings::resolve(&WorkloadIdentityOptions::default(), with_full_env(&env)).unwrap();
         assert_eq!(
             settings.token_endpoint("t"),
-            (
-                "proxy.kube-system.svc:8443".to_string(),
-                "/token-proxy/adfs/t/oauth2/v2.0/token".to_string()
-            )
+            TokenEndpoint {
+                host: "proxy.kube-system.svc:8443".to_string(),
+                path: "/token-proxy/adfs/t/oauth2/v2.0/token".to_string()
+            }
         );
     }
 
@@ -349,10 +406,10 @@ mod tests {
         let settings = Settings::resolve(&WorkloadIdentityOptions::default(), full_env()).unwrap();
         assert_eq!(
             settings.token_endpoint("t"),
-            (
-                "login.microsoftonline.com".to_string(),
-                "/t/oauth2/v2.0/token".to_string()
-            )
+            TokenEndpoint {
+                host: "login.microsoftonline.com".to_string(),
+                path: "/t/oauth2/v2.0/token".to_string()
+            }
         );
     }
 
@@ -410,5 +467,76 @@ mod tests {
         let settings = Settings::resolve(&WorkloadIdentityOptions::default(), env).unwrap();
         assert_eq!(settings.additionally_allowed_tenants, vec!["a", "b"]);
         assert!(settings.multitenant_disabled);
+    }
+
+    /// Settings for tenant "home" that allow `allowed` besides.
+    fn settings_allowing(allowed: &[&str], multitenant_disabled: bool) -> Settings {
+        Settings {
+            tenant_id: "home".into(),
+            client_id: "client".into(),
+            token_file_path: "/token".into(),
+            authority: Authority::parse("login.microsoftonline.com", "authority").unwrap(),
+            token_proxy: None,
+            additionally_allowed_tenants: allowed.iter().map(|t| t.to_string()).collect(),
+            multitenant_disabled,
+        }
+    }
+
+    #[test]
+    fn no_requested_tenant_or_the_same_one_uses_the_configured_tenant() {
+        let settings = settings_allowing(&[], false);
+        assert_eq!(settings.tenant_for_request(None).unwrap(), None);
+        assert_eq!(settings.tenant_for_request(Some("HOME")).unwrap(), None);
+        assert_eq!(settings.tenant_for_request(Some(" ")).unwrap(), None);
+    }
+
+    #[test]
+    fn another_tenant_is_refused_naming_it_and_the_fix() {
+        let error = settings_allowing(&["friend"], false)
+            .tenant_for_request(Some("stranger"))
+            .unwrap_err();
+        let CredentialError::InvalidArgument(message) = error else {
+            panic!("expected invalid-argument, got {error:?}");
+        };
+        assert!(message.contains("'stranger'"), "{message}");
+        assert!(
+            message.contains(AZURE_ADDITIONALLY_ALLOWED_TENANTS),
+            "{message}"
+        );
+        assert!(message.contains("\"*\""), "{message}");
+    }
+
+    #[test]
+    fn listed_or_wildcard_tenants_are_allowed() {
+        assert_eq!(
+            settings_allowing(&["Friend"], false)
+                .tenant_for_request(Some("friend"))
+                .unwrap(),
+            Some("friend")
+        );
+        assert_eq!(
+            settings_allowing(&["*"], false)
+                .tenant_for_request(Some("anyone"))
+                .unwrap(),
+            Some("anyone")
+        );
+    }
+
+    #[test]
+    fn disabled_multitenant_auth_ignores_the_requested_tenant() {
+        assert_eq!(
+            settings_allowing(&[], true)
+                .tenant_for_request(Some("stranger"))
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_allowed_but_malformed_tenant_is_invalid() {
+        assert!(matches!(
+            settings_allowing(&["*"], false).tenant_for_request(Some("a/b")),
+            Err(CredentialError::InvalidArgument(_))
+        ));
     }
 }

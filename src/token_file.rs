@@ -34,6 +34,7 @@ impl core::fmt::Debug for LastRead {
 }
 
 impl TokenFile {
+    /// The token file at `path`, not read yet.
     pub fn new(path: String) -> TokenFile {
         TokenFile {
             path,

@@ -3,27 +3,33 @@
 use crate::prelude::*;
 use crate::text::join;
 
+use crate::authority::TokenEndpoint;
 use crate::form;
 use crate::platform::{HttpRequest, Timeouts};
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The `user-agent` header: this credential and its version.
 pub const USER_AGENT: &str = concat!("azure-workload-identity-wasm/", env!("CARGO_PKG_VERSION"));
 
 /// Everything one token request says.
 pub struct TokenRequest<'a> {
-    /// Where the request goes: `host[:port]` and the token endpoint's path.
-    pub host: &'a str,
-    pub path: &'a str,
+    /// Where the request goes.
+    pub endpoint: &'a TokenEndpoint,
+    /// The app's client id.
     pub client_id: &'a str,
     /// The service-account token, already trimmed.
     pub assertion: &'a str,
+    /// Validated scopes, sent space-separated.
     pub scopes: &'a [String],
+    /// The `claims` field (a JSON object), if any.
     pub claims: Option<&'a str>,
+    /// The `x-ms-client-request-id` header.
     pub request_id: &'a str,
 }
 
 impl TokenRequest<'_> {
-    /// `POST https://{host}{path}` with the url-encoded form, bounded by `timeouts` and
+    /// `POST` to the endpoint with the url-encoded form, bounded by `timeouts` and
     /// `deadline` (monotonic nanoseconds).
     pub fn to_http(&self, timeouts: Timeouts, deadline: u64) -> HttpRequest {
         let scope = join(self.scopes, " ");
@@ -49,8 +55,7 @@ impl TokenRequest<'_> {
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
         HttpRequest {
-            authority: self.host.to_owned(),
-            path: self.path.to_owned(),
+            endpoint: self.endpoint.clone(),
             headers,
             body,
             timeouts,
@@ -82,9 +87,12 @@ mod tests {
     #[test]
     fn request_has_the_endpoint_headers_and_every_form_field() {
         let scopes = vec!["https://vault.azure.net/.default".to_string()];
+        let endpoint = TokenEndpoint {
+            host: "login.microsoftonline.com".into(),
+            path: "/tenant-1/oauth2/v2.0/token".into(),
+        };
         let request = TokenRequest {
-            host: "login.microsoftonline.com",
-            path: "/tenant-1/oauth2/v2.0/token",
+            endpoint: &endpoint,
             client_id: "client-1",
             assertion: "header.payload.signature",
             scopes: &scopes,
@@ -93,7 +101,7 @@ mod tests {
         }
         .to_http(TIMEOUTS, 99);
         assert_eq!(
-            request.url(),
+            request.endpoint.url(),
             "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
         );
         assert_eq!(
@@ -133,9 +141,12 @@ mod tests {
     #[test]
     fn scopes_are_joined_by_one_space_and_no_claims_field_without_claims() {
         let scopes = vec!["a/.default".to_string(), "openid".to_string()];
+        let endpoint = TokenEndpoint {
+            host: "login.example".into(),
+            path: "/adfs/t/oauth2/v2.0/token".into(),
+        };
         let request = TokenRequest {
-            host: "login.example",
-            path: "/adfs/t/oauth2/v2.0/token",
+            endpoint: &endpoint,
             client_id: "c",
             assertion: "x",
             scopes: &scopes,
@@ -143,7 +154,7 @@ mod tests {
             request_id: "id",
         }
         .to_http(TIMEOUTS, 99);
-        assert_eq!(request.path, "/adfs/t/oauth2/v2.0/token");
+        assert_eq!(request.endpoint.path, "/adfs/t/oauth2/v2.0/token");
         let form = decode(core::str::from_utf8(&request.body).unwrap());
         assert!(form.contains(&("scope".to_string(), "a/.default openid".to_string())));
         assert!(form.iter().all(|(name, _)| name != "claims"));

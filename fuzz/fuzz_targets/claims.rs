@@ -2,8 +2,7 @@
 //! or `invalid-argument`, never a panic.
 #![no_main]
 
-use azure_workload_identity::claims::claims_to_send;
-use azure_workload_identity::error::CredentialError;
+use azure_workload_identity::fuzzing::{CredentialError, claims_to_send};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

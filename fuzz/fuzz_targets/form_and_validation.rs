@@ -2,9 +2,7 @@
 //! is safe to send.
 #![no_main]
 
-use azure_workload_identity::form;
-use azure_workload_identity::scopes::validate_scopes;
-use azure_workload_identity::tenant::validate_tenant_id;
+use azure_workload_identity::fuzzing::{encode_form, validate_scopes, validate_tenant_id};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         .chunks(2)
         .map(|pair| (pair[0], pair.get(1).copied().unwrap_or("")))
         .collect();
-    let body = form::encode(&fields);
+    let body = encode_form(&fields);
     let decoded: Vec<(String, String)> = if body.is_empty() {
         Vec::new()
     } else {

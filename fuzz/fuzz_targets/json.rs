@@ -2,11 +2,11 @@
 //! the reader keeps, written back out, is the same JSON value. Never a panic either way.
 #![no_main]
 
-use azure_workload_identity::json;
+use azure_workload_identity::fuzzing::parse_json;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let ours = json::parse(data);
+    let ours = parse_json(data);
     let theirs = serde_json::from_slice::<serde_json::Value>(data);
     match (&ours, &theirs) {
         (Ok(value), Ok(expected)) => {

@@ -2,8 +2,7 @@
 //! accepted settings always make a well-formed token endpoint.
 #![no_main]
 
-use azure_workload_identity::error::CredentialError;
-use azure_workload_identity::settings::{Settings, WorkloadIdentityOptions};
+use azure_workload_identity::fuzzing::{CredentialError, Settings, WorkloadIdentityOptions};
 use libfuzzer_sys::fuzz_target;
 
 const VARIABLES: [&str; 10] = [
@@ -39,7 +38,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match Settings::resolve(&options, env) {
         Ok(settings) => {
-            let (host, path) = settings.token_endpoint(&settings.tenant_id);
+            let endpoint = settings.token_endpoint(&settings.tenant_id);
+            let (host, path) = (&endpoint.host, &endpoint.path);
             assert!(!host.is_empty());
             assert!(!host.contains(['/', '?', '#', '@', ' ']), "{host}");
             assert!(path.starts_with('/') && path.ends_with("/oauth2/v2.0/token"), "{path}");

@@ -2,11 +2,9 @@
 //! panic, and no error repeats the assertion.
 #![no_main]
 
-use azure_workload_identity::error::CredentialError;
-use azure_workload_identity::http_date::parse_http_date;
-use azure_workload_identity::platform::HttpResponse;
-use azure_workload_identity::retry::server_delay;
-use azure_workload_identity::token_response::parse_token_response;
+use azure_workload_identity::fuzzing::{
+    CredentialError, HttpResponse, parse_http_date, parse_token_response, server_delay,
+};
 use libfuzzer_sys::fuzz_target;
 
 const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmdXp6In0.c2ln";

@@ -100,10 +100,10 @@ fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
         .set_scheme(Some(&Scheme::Https))
         .map_err(|()| refused("scheme"))?;
     outgoing
-        .set_authority(Some(&request.authority))
+        .set_authority(Some(&request.endpoint.host))
         .map_err(|()| refused("authority"))?;
     outgoing
-        .set_path_with_query(Some(&request.path))
+        .set_path_with_query(Some(&request.endpoint.path))
         .map_err(|()| refused("path"))?;
     let body = outgoing.body().map_err(|()| refused("body"))?;
 
