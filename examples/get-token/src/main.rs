@@ -3,7 +3,7 @@
 //! `cargo run -p get-token` asks a built-in fake authority (no Azure needed);
 //! `cargo run -p get-token -- --live` asks Microsoft Entra ID with the pod's AZURE_* variables.
 
-use azure_workload_identity::settings::{
+use azure_workload_identity::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
 use credential_host::fake_authority::{

@@ -3,7 +3,7 @@
 //! a fake Microsoft Entra ID in-process.
 
 use crate::{Authority, BridgeConfig, RunningBridge};
-use azure_workload_identity::settings::{
+use azure_workload_identity::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
 use credential_host::fake_authority::{FakeEntra, TokenDirectory};

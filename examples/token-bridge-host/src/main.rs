@@ -1,7 +1,7 @@
 //! `token-bridge`: serves the App Service managed-identity protocol on loopback with workload
 //! identity tokens, for Azure SDKs (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`) and Envoy filters.
 
-use azure_workload_identity::settings::AZURE_FEDERATED_TOKEN_FILE;
+use azure_workload_identity::AZURE_FEDERATED_TOKEN_FILE;
 use credential_host::token_file_grant;
 use std::net::SocketAddr;
 use std::path::PathBuf;
