@@ -17,6 +17,18 @@ pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
 /// ones on every call must not grow the instance without bound.
 pub const MAX_ENTRIES: usize = 64;
 
+/// When `token` stops being served as it is and is refreshed, in seconds since the Unix epoch:
+/// Entra's advice (`refresh_on`, from `refresh_in` or half of a long lifetime) or
+/// [`EXPIRY_MARGIN_SECONDS`] before expiry, whichever comes first. This is the one refresh rule:
+/// the credential returns it as the token's `refresh-on`, so a host that keeps tokens (the bearer
+/// middleware, the token bridge's callers) keeps each exactly until then.
+pub fn refresh_at(token: &AccessToken) -> u64 {
+    token
+        .expires_on
+        .saturating_sub(EXPIRY_MARGIN_SECONDS)
+        .min(token.refresh_on.unwrap_or(u64::MAX))
+}
+
 /// What a cached token was requested for: tenant, scopes and CAE choice.
 #[derive(Clone, Debug)]
 pub struct CacheKey {
@@ -106,12 +118,7 @@ impl TokenCache {
         if now >= entry.token.expires_on {
             return Lookup::Request;
         }
-        let refresh_at = entry
-            .token
-            .expires_on
-            .saturating_sub(EXPIRY_MARGIN_SECONDS)
-            .min(entry.token.refresh_on.unwrap_or(u64::MAX));
-        if now < refresh_at {
+        if now < refresh_at(&entry.token) {
             return Lookup::Serve(entry.token.clone());
         }
         let monotonic = monotonic();

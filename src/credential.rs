@@ -3,7 +3,7 @@
 
 use crate::prelude::*;
 
-use crate::cache::{CacheKey, Lookup, TokenCache};
+use crate::cache::{CacheKey, Lookup, TokenCache, refresh_at};
 use crate::claims::claims_to_send;
 use crate::error::{AccessToken, CredentialError};
 use crate::exchange::{TokenQuery, exchange};
@@ -96,7 +96,10 @@ impl WorkloadIdentityCredential {
             retry: cached.is_none(),
         };
         match exchange(&self.settings, &mut self.token_file, &query, platform) {
-            Ok(token) => {
+            Ok(mut token) => {
+                // The caller gets the time this credential will refresh it, so that a host that
+                // keeps the token follows the same rule instead of one of its own.
+                token.refresh_on = Some(refresh_at(&token));
                 if !challenged {
                     let key = CacheKey::new(other_tenant, scopes, cae);
                     self.cache.insert(key, token.clone());
@@ -176,6 +179,42 @@ mod tests {
             "token-2"
         );
         assert_eq!(platform.requests.len(), 2);
+    }
+
+    #[test]
+    fn the_returned_refresh_on_is_when_the_cache_stops_serving_the_token() {
+        let mut platform = ScriptedPlatform::new();
+        let mut short_lived = credential();
+        // Entra names no refresh time: 5 minutes before expiry.
+        let short = get(&mut short_lived, &mut platform).unwrap();
+        assert_eq!(short.refresh_on, Some(platform.wall() + 3600 - 300));
+        platform.advance_seconds(3600 - 301);
+        assert_eq!(get(&mut short_lived, &mut platform).unwrap(), short);
+        platform.advance_seconds(1);
+        assert_ne!(
+            get(&mut short_lived, &mut platform).unwrap().token,
+            short.token
+        );
+
+        // Entra's refresh_in, when earlier.
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut long_lived = credential();
+        let long = get(&mut long_lived, &mut platform).unwrap();
+        assert_eq!(long.refresh_on, Some(platform.wall() + 3600));
+        // A token asked for with claims is never cached, and says when it is due all the same.
+        let options = TokenRequestOptions {
+            claims: Some(r#"{"access_token":{"nbf":{"essential":true}}}"#.into()),
+            ..Default::default()
+        };
+        let challenged = long_lived
+            .get_token(
+                &scopes(&["https://vault.azure.net/.default"]),
+                &options,
+                &mut platform,
+            )
+            .unwrap();
+        assert_eq!(challenged.refresh_on, Some(challenged.expires_on - 300));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The `Authorization` value for each scope, kept until its token is due for refresh, as the
-//! Azure SDKs' bearer policies keep theirs:
+//! The `Authorization` value for each scope, kept exactly until the token's `refresh-on`: the
+//! time the credential itself would refresh it (it always names one), so the middleware follows
+//! the credential's one refresh rule instead of a rule of its own. As the Azure SDKs' bearer
+//! policies keep theirs:
 //! - a request then costs no call into the credential, a cross-component call that is a large
 //!   part of what authorizing a request costs;
 //! - a token obtained by answering a claims challenge is kept the same way, replacing the one the
@@ -7,7 +9,8 @@
 //!
 //! Once a token is due, the credential is asked again, and it decides whether to refresh.
 
-/// Refresh this long before expiry when the token names no refresh time (the Azure SDKs' margin).
+/// Only for a credential plugged in that names no refresh time (this repository's always does):
+/// refresh this long before expiry, the Azure SDKs' margin.
 const REFRESH_MARGIN_SECS: u64 = 300;
 
 #[derive(Default)]

@@ -4,8 +4,9 @@ use core::fmt;
 
 /// A token this close to its expiry is not sent: the request could reach the service after it.
 pub const EXPIRY_MARGIN_SECS: u64 = 30;
-/// Refresh at this share of the lifetime left when the token was fetched (for tokens of more
-/// than five minutes; shorter ones are refreshed a margin before they stop being sent).
+/// When the bridge names no refresh time (`refresh_in`), refresh at this share of the lifetime
+/// left when the token was fetched (for tokens of more than five minutes; shorter ones are
+/// refreshed a margin before they stop being sent).
 pub const REFRESH_AT_PERCENT: u64 = 80;
 /// Not sooner than this after a fetch, whatever the lifetime: a bridge handing out short-lived
 /// tokens must not be asked on every tick.
@@ -52,23 +53,22 @@ impl SharedToken {
                 "the bridge's token_type '{token_type}' is not a scheme"
             ));
         }
-        // App Service sends a string of seconds; a number is accepted too.
-        let expires_on = match &answer["expires_on"] {
-            serde_json::Value::String(text) => text.parse().ok(),
-            number => number.as_u64(),
-        }
-        .ok_or("the bridge's answer has no expires_on in seconds since the epoch")?;
+        let expires_on = seconds(&answer["expires_on"])
+            .ok_or("the bridge's answer has no expires_on in seconds since the epoch")?;
         if expires_on <= now + EXPIRY_MARGIN_SECS {
             return Err(format!(
                 "the bridge's token expires at {expires_on}, {EXPIRY_MARGIN_SECS} s or less from now ({now})"
             ));
         }
         let lifetime = expires_on - now;
+        // The bridge's `refresh_in` is when its credential will refresh the token: asking
+        // earlier gets the same token back, later keeps a token the credential has replaced.
+        // Only a bridge that names none gets the filter's own share of the lifetime.
+        let advised = seconds(&answer["refresh_in"])
+            .unwrap_or(lifetime.saturating_mul(REFRESH_AT_PERCENT) / 100);
         // A short-lived token is refreshed before it stops being sent, not after.
         let before_unusable = lifetime.saturating_sub(2 * EXPIRY_MARGIN_SECS);
-        let refresh_in = (lifetime.saturating_mul(REFRESH_AT_PERCENT) / 100)
-            .min(before_unusable)
-            .max(MIN_REFRESH_INTERVAL_SECS);
+        let refresh_in = advised.min(before_unusable).max(MIN_REFRESH_INTERVAL_SECS);
         let refresh_at = now + refresh_in;
         Ok(SharedToken {
             authorization: format!("{token_type} {access_token}"),
@@ -109,6 +109,15 @@ impl SharedToken {
     }
 }
 
+/// A count of seconds in the bridge's answer: App Service sends a string of seconds; a number
+/// is accepted too.
+fn seconds(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::String(text) => text.parse().ok(),
+        number => number.as_u64(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn the_bridges_answer_becomes_a_header_refreshed_at_80_percent() {
+    fn without_refresh_in_the_bridges_answer_becomes_a_header_refreshed_at_80_percent() {
         let token =
             SharedToken::from_bridge_answer(answer(&format!("\"{}\"", NOW + 3600)).as_bytes(), NOW)
                 .unwrap();
@@ -135,6 +144,30 @@ mod tests {
             SharedToken::from_bridge_answer(answer(&(NOW + 3600).to_string()).as_bytes(), NOW);
         assert_eq!(numeric.unwrap(), token);
         assert_eq!(SharedToken::decode(&token.encode()), Some(token));
+    }
+
+    #[test]
+    fn the_bridges_refresh_in_is_when_the_token_is_refreshed() {
+        for refresh_in in ["\"3300\"", "3300"] {
+            let body = answer(&(NOW + 3600).to_string()).replace(
+                r#""resource""#,
+                &format!(r#""refresh_in":{refresh_in},"resource""#),
+            );
+            let token = SharedToken::from_bridge_answer(body.as_bytes(), NOW).unwrap();
+            assert_eq!(token.refresh_at, NOW + 3300, "{body}");
+        }
+        // Still never on every tick, and never after the token stops being sent.
+        let advised = |refresh_in: u64| {
+            let body = answer(&(NOW + 3600).to_string()).replace(
+                r#""resource""#,
+                &format!(r#""refresh_in":{refresh_in},"resource""#),
+            );
+            SharedToken::from_bridge_answer(body.as_bytes(), NOW)
+                .unwrap()
+                .refresh_at
+        };
+        assert_eq!(advised(0), NOW + MIN_REFRESH_INTERVAL_SECS);
+        assert_eq!(advised(3590), NOW + 3600 - 2 * EXPIRY_MARGIN_SECS);
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn requests_get_the_bridges_token_and_only_the_first_waits_for_it() {
 }
 
 #[test]
-fn workers_share_one_fetch_and_one_refresh_at_80_percent() {
+fn workers_share_one_fetch_and_one_refresh_when_the_bridge_says() {
     let bridge = start_bridge();
     let envoy = envoy();
     let config = plugin_config(&bridge.running.address().to_string(), SECRET);
@@ -157,8 +157,14 @@ fn workers_share_one_fetch_and_one_refresh_at_80_percent() {
         [token.as_str()]
     );
 
-    // At 80% of the token's life one worker refreshes; requests meanwhile keep the old token.
-    envoy.advance(Duration::from_secs(2900));
+    // The bridge's refresh_in is its credential's refresh time, 5 minutes before the fake's
+    // 3599 s tokens expire: not before it (the 80% fallback would have come at 2879 s)...
+    envoy.advance(Duration::from_secs(3290));
+    first.tick().unwrap();
+    second.tick().unwrap();
+    assert!(first.take_callouts().is_empty() && second.take_callouts().is_empty());
+    // ...but at it, one worker refreshes; requests meanwhile keep the old token.
+    envoy.advance(Duration::from_secs(10));
     first.tick().unwrap();
     second.tick().unwrap();
     let refreshes = first.take_callouts();

@@ -13,7 +13,8 @@ fn token_is_acquired_with_every_request_detail_exact() {
     assert_eq!(token.token, FakeEntra::issued_token(1));
     assert_eq!(token.token_type, "Bearer");
     assert_eq!(token.expires_on, pod.clock.now_seconds() + 3599);
-    assert_eq!(token.refresh_on, None);
+    // No refresh_in from Entra: the credential refreshes 5 minutes before expiry, and says so.
+    assert_eq!(token.refresh_on, Some(token.expires_on - 300));
 
     let requests = pod.fake.requests();
     assert_eq!(requests.len(), 1);
