@@ -37,6 +37,10 @@ fn main() {
         inputs.push("host-tests/floor");
         components.push("bench-floor");
     }
+    if compositions || token_bridge {
+        // The std guests' shared blocking wasi:http.
+        inputs.push("examples/wasi-http-blocking");
+    }
     if compositions {
         inputs.extend([
             "examples/bearer-middleware",

@@ -8,15 +8,25 @@
 wit_bindgen::generate!({
     world: "azure:bearer/sample-app",
     path: ["../../wit", "../bearer-middleware/wit"],
+    // The WASI types are wasip2's, which the shared blocking helpers take.
+    with: {
+        "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
+        "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
+        "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
+        "wasi:http/outgoing-handler@0.2.12": wasi_http_blocking::wasip2::http::outgoing_handler,
+    },
     generate_all,
 });
 
 use azure::bearer::bearer;
 use exports::azure::bearer::app::{Fetched, Guest};
-use wasi::http::outgoing_handler::handle;
-use wasi::http::types::{Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi_http_blocking::wasip2::http::types::{
+    Fields, IncomingResponse, Method, OutgoingRequest, Scheme,
+};
 
-/// Responses past this are cut: the app reports on them, it does not store them.
+/// Responses past this are refused: the app reports on them, it does not store them.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 struct App;
@@ -125,20 +135,7 @@ fn send(
     request
         .set_path_with_query(Some(&target.path_with_query))
         .map_err(|()| "bad path")?;
-    let outgoing_body = match body {
-        Some(_) => Some(request.body().map_err(|()| "the request body was taken")?),
-        None => None,
-    };
-    let pending = handle(request, None).map_err(|e| format!("sending failed: {e:?}"))?;
-    if let (Some(outgoing_body), Some(body)) = (outgoing_body, body) {
-        write_body(outgoing_body, body.as_bytes())?;
-    }
-    pending.subscribe().block();
-    let response = pending
-        .get()
-        .ok_or("the response was not ready after waiting for it")?
-        .map_err(|()| "the response was already taken")?
-        .map_err(|e| format!("the request failed: {e:?}"))?;
+    let response = wasi_http_blocking::send(request, body.map(str::as_bytes))?;
     read_response(response)
 }
 
@@ -148,19 +145,6 @@ fn append(headers: &Fields, name: &str, value: &str) -> Result<(), String> {
         .map_err(|e| format!("header {name}: {e:?}"))
 }
 
-fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
-    {
-        let stream = body.write().map_err(|()| "the body stream was taken")?;
-        // blocking-write-and-flush takes at most 4096 bytes a call.
-        for chunk in bytes.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| format!("writing the body: {e:?}"))?;
-        }
-    }
-    OutgoingBody::finish(body, None).map_err(|e| format!("finishing the body: {e:?}"))
-}
-
 fn read_response(response: IncomingResponse) -> Result<Response, String> {
     let status = response.status();
     let www_authenticate = response
@@ -168,21 +152,7 @@ fn read_response(response: IncomingResponse) -> Result<Response, String> {
         .get("www-authenticate")
         .first()
         .map(|value| String::from_utf8_lossy(value).into_owned());
-    let incoming = response.consume().map_err(|()| "the body was taken")?;
-    let mut body = Vec::new();
-    {
-        let stream = incoming
-            .stream()
-            .map_err(|()| "the body stream was taken")?;
-        while body.len() < MAX_BODY_BYTES {
-            match stream.blocking_read((MAX_BODY_BYTES - body.len()) as u64) {
-                Ok(chunk) => body.extend_from_slice(&chunk),
-                Err(wasi::io::streams::StreamError::Closed) => break,
-                Err(e) => return Err(format!("reading the body: {e:?}")),
-            }
-        }
-    }
-    drop(incoming);
+    let body = wasi_http_blocking::read_body(response, MAX_BODY_BYTES)?;
     Ok(Response {
         status,
         www_authenticate,

@@ -8,18 +8,24 @@ use crate::routes::{
 wit_bindgen::generate!({
     world: "azure:spin-example/key-vault-app",
     path: ["../../wit", "wit"],
+    // The WASI types are wasip2's, which the shared blocking helpers take.
+    with: {
+        "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
+        "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
+        "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
+        "wasi:http/outgoing-handler@0.2.12": wasi_http_blocking::wasip2::http::outgoing_handler,
+    },
     generate_all,
 });
 
 use azure::identity::credential;
 use azure::identity::types::{CredentialError, TokenRequestOptions};
 use exports::wasi::http::incoming_handler::Guest;
-use wasi::http::outgoing_handler;
-use wasi::http::types::{
-    Fields, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
-    ResponseOutparam, Scheme,
+use wasi_http_blocking::wasip2::http::types::{
+    Fields, IncomingRequest, Method, OutgoingRequest, ResponseOutparam, Scheme,
 };
-use wasi::io::streams::StreamError;
 
 /// Key Vault pages its lists well below this; more is not a list worth forwarding.
 const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
@@ -122,54 +128,15 @@ fn get(url: &str, authorization: &str) -> Result<(u16, Vec<u8>), String> {
     request
         .set_path_with_query(Some(path))
         .map_err(|()| "path")?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
-    pending.subscribe().block();
-    let response = pending
-        .get()
-        .ok_or("no response after waiting for it")?
-        .map_err(|()| "the response was taken")?
-        .map_err(|e| format!("the request failed: {e:?}"))?;
+    let response = wasi_http_blocking::send(request, None)?;
     let status = response.status();
-    let body = response.consume().map_err(|()| "the body was taken")?;
-    let mut bytes = Vec::new();
-    {
-        let stream = body.stream().map_err(|()| "the body stream was taken")?;
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) if bytes.len() + chunk.len() <= MAX_UPSTREAM_BODY => {
-                    bytes.extend_from_slice(&chunk)
-                }
-                Ok(_) => {
-                    return Err(format!(
-                        "the answer is larger than {MAX_UPSTREAM_BODY} bytes"
-                    ));
-                }
-                Err(StreamError::Closed) => break,
-                Err(e) => return Err(format!("reading the answer: {e:?}")),
-            }
-        }
-    }
-    Ok((status, bytes))
+    let body = wasi_http_blocking::read_body(response, MAX_UPSTREAM_BODY)?;
+    Ok((status, body))
 }
 
 fn respond(response_out: ResponseOutparam, answer: Answer) {
-    let headers = Fields::new();
-    let _ = headers.append("content-type", answer.content_type.as_bytes());
-    let _ = headers.append("content-length", answer.body.len().to_string().as_bytes());
-    let response = OutgoingResponse::new(headers);
-    let _ = response.set_status_code(answer.status);
-    let Ok(body) = response.body() else {
-        return;
-    };
-    ResponseOutparam::set(response_out, Ok(response));
-    if let Ok(stream) = body.write() {
-        for chunk in answer.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
-        }
-    }
-    let _ = OutgoingBody::finish(body, None);
+    let headers: &[(&str, &[u8])] = &[("content-type", answer.content_type.as_bytes())];
+    wasi_http_blocking::respond(response_out, answer.status, headers, &answer.body);
 }
 
 export!(App);

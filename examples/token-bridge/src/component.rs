@@ -12,15 +12,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 wit_bindgen::generate!({
     world: "azure:token-bridge/token-bridge",
     path: ["../../wit", "wit"],
+    // The WASI types are wasip2's, which the shared blocking helpers take.
+    with: {
+        "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
+        "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
+        "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
+    },
     generate_all,
 });
 
 use azure::identity::credential;
 use azure::identity::types::{CredentialError, TokenRequestOptions};
 use exports::wasi::http::incoming_handler::Guest;
-use wasi::http::types::{
-    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
-};
+use wasi_http_blocking::wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 struct Bridge;
 
@@ -103,28 +109,16 @@ fn unix_now() -> u64 {
 }
 
 fn respond(response_out: ResponseOutparam, reply: Reply) {
-    let headers = Fields::new();
-    let _ = headers.append("content-type", b"application/json; charset=utf-8");
-    let _ = headers.append("content-length", reply.body.len().to_string().as_bytes());
+    let content_type: (&str, &[u8]) = ("content-type", b"application/json; charset=utf-8");
     // A token must not be kept by anything between the bridge and the app.
-    let _ = headers.append("cache-control", b"no-store");
-    if reply.status == 405 {
-        let _ = headers.append("allow", b"GET");
-    }
-    let response = OutgoingResponse::new(headers);
-    let _ = response.set_status_code(reply.status);
-    let Ok(body) = response.body() else {
-        return;
+    let no_store: (&str, &[u8]) = ("cache-control", b"no-store");
+    let allow: (&str, &[u8]) = ("allow", b"GET");
+    let headers: &[(&str, &[u8])] = if reply.status == 405 {
+        &[content_type, no_store, allow]
+    } else {
+        &[content_type, no_store]
     };
-    ResponseOutparam::set(response_out, Ok(response));
-    if let Ok(stream) = body.write() {
-        for chunk in reply.body.as_bytes().chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
-        }
-    }
-    let _ = OutgoingBody::finish(body, None);
+    wasi_http_blocking::respond(response_out, reply.status, headers, reply.body.as_bytes());
 }
 
 export!(Bridge);

@@ -3,9 +3,8 @@
 //! Usage: token-bridge-rust-client SCOPE [--client-id ID]
 //!
 //! With IDENTITY_ENDPOINT and IDENTITY_HEADER set, the credential speaks the App Service protocol
-//! by itself. Prints one JSON line, never a token:
-//! `{"ok":true,"token_length":L,"expires_on":E}` (exit 0) or
-//! `{"ok":false,"message":"..."}` (exit 1).
+//! by itself. Prints one JSON object on a line, never a token: `ok: true` with `token_length` and
+//! `expires_on` (exit 0), or `ok: false` with `message` (exit 1).
 
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RetryOptions};
@@ -39,11 +38,12 @@ async fn main() -> ExitCode {
     };
     match credential.get_token(&[scope.as_str()], None).await {
         Ok(token) => {
-            println!(
-                "{{\"ok\":true,\"token_length\":{},\"expires_on\":{}}}",
-                token.token.secret().len(),
-                token.expires_on.unix_timestamp()
-            );
+            let report = serde_json::json!({
+                "ok": true,
+                "token_length": token.token.secret().len(),
+                "expires_on": token.expires_on.unix_timestamp(),
+            });
+            println!("{report}");
             ExitCode::SUCCESS
         }
         Err(error) => failed(&error.to_string()),
@@ -51,21 +51,6 @@ async fn main() -> ExitCode {
 }
 
 fn failed(message: &str) -> ExitCode {
-    println!("{{\"ok\":false,\"message\":{}}}", json_string(message));
+    println!("{}", serde_json::json!({ "ok": false, "message": message }));
     ExitCode::FAILURE
-}
-
-/// `text` as a JSON string, without a JSON crate for one line.
-fn json_string(text: &str) -> String {
-    let mut quoted = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
 }
