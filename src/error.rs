@@ -4,6 +4,7 @@
 use crate::prelude::*;
 
 use core::fmt;
+use redacted::{PLACEHOLDER, Redacted};
 
 /// An access token and the times that govern its use.
 #[derive(Clone, PartialEq, Eq)]
@@ -18,10 +19,12 @@ pub struct AccessToken {
     pub token_type: String,
 }
 
+// By hand, so that `token` can stay a plain `String`: it mirrors the WIT record's field and is
+// moved into it as it is, and the cache and the tests read it directly.
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
-            .field("token", &REDACTED)
+            .field("token", &Redacted::new(&self.token))
             .field("expires_on", &self.expires_on)
             .field("refresh_on", &self.refresh_on)
             .field("token_type", &self.token_type)
@@ -72,10 +75,8 @@ impl fmt::Display for CredentialError {
 
 impl core::error::Error for CredentialError {}
 
-/// What stands in for a secret in text meant for people.
-pub const REDACTED: &str = "***";
-
-/// Replaces every occurrence of each secret in `text`, and anything shaped like a JWT, with `***`.
+/// Replaces every occurrence of each secret in `text`, and anything shaped like a JWT, with `***`
+/// ([`PLACEHOLDER`], what `Debug` shows for secrets too).
 ///
 /// Text that reaches callers can quote what a server sent back; a misbehaving proxy or authority
 /// may echo the request or a token, so anything quoted passes through here first. Service-account
@@ -84,7 +85,7 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut redacted = text.to_owned();
     for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
         if redacted.contains(secret) {
-            redacted = redacted.replace(secret, REDACTED);
+            redacted = redacted.replace(secret, PLACEHOLDER);
         }
     }
     redact_jwts(&redacted)
@@ -104,7 +105,7 @@ fn redact_jwts(text: &str) -> String {
         let run = &candidate[..end];
         out.push_str(&rest[..start]);
         if !preceded_by_token_char && run.split('.').count() >= 3 {
-            out.push_str(REDACTED);
+            out.push_str(PLACEHOLDER);
         } else {
             out.push_str(run);
         }

@@ -5,8 +5,8 @@
 use crate::prelude::*;
 
 use crate::authority::TokenEndpoint;
-use crate::error::REDACTED;
 use core::fmt;
+use redacted::Redacted;
 
 /// Largest token file accepted: service-account tokens are ~1–2 KiB, so anything this big is the
 /// wrong file.
@@ -41,12 +41,14 @@ pub struct HttpRequest {
     pub deadline: u64,
 }
 
+// By hand, to show the URL rather than its parts. The body, which holds the assertion, is shown
+// as `Redacted` but stays plain bytes in the struct: the HTTP client writes it as it is.
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
             .field("url", &self.endpoint.url())
             .field("headers", &self.headers)
-            .field("body", &REDACTED)
+            .field("body", &Redacted::new(&self.body))
             .field("timeouts", &self.timeouts)
             .field("deadline", &self.deadline)
             .finish()

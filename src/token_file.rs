@@ -6,6 +6,7 @@ use crate::text::join;
 use crate::error::CredentialError;
 use crate::platform::{FileReadError, MAX_TOKEN_FILE_BYTES, Platform};
 use crate::settings::AZURE_FEDERATED_TOKEN_FILE;
+use redacted::Redacted;
 
 /// Kubernetes rotates the projected token at 80% of its lifetime (at least an hour), so a copy
 /// younger than this is never stale.
@@ -18,19 +19,11 @@ pub struct TokenFile {
     last_read: Option<LastRead>,
 }
 
+#[derive(Debug)]
 struct LastRead {
-    assertion: String,
+    assertion: Redacted<String>,
     /// Monotonic nanoseconds.
     at: u64,
-}
-
-impl core::fmt::Debug for LastRead {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LastRead")
-            .field("assertion", &crate::error::REDACTED)
-            .field("at", &self.at)
-            .finish()
-    }
 }
 
 impl TokenFile {
@@ -54,11 +47,11 @@ impl TokenFile {
             && !force_reread
             && now.saturating_sub(last.at) < REREAD_AFTER_NANOS
         {
-            return Ok(last.assertion.clone());
+            return Ok(last.assertion.expose().clone());
         }
         let assertion = read_assertion(platform, &self.path)?;
         self.last_read = Some(LastRead {
-            assertion: assertion.clone(),
+            assertion: Redacted::new(assertion.clone()),
             at: now,
         });
         Ok(assertion)

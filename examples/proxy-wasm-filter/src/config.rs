@@ -1,7 +1,7 @@
 //! The plugin configuration, as Envoy passes it (the filter's `configuration` string).
 
-use core::fmt;
 use core::time::Duration;
+use redacted::Redacted;
 
 /// The bridge's token endpoint, as `token-bridge` serves it.
 pub const DEFAULT_PATH: &str = "/msi/token";
@@ -11,6 +11,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// worker's fetch, and refreshes a token at 80% of its life.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
 
+#[derive(Debug)]
 pub struct Config {
     /// The Envoy cluster that reaches the bridge.
     pub cluster: String,
@@ -19,25 +20,10 @@ pub struct Config {
     /// The resource whose token the requests get, e.g. `https://vault.azure.net`.
     pub resource: String,
     /// The bridge's secret, sent as `X-IDENTITY-HEADER`.
-    pub identity_header: String,
+    pub identity_header: Redacted<String>,
     pub path: String,
     pub timeout: Duration,
     pub tick: Duration,
-}
-
-// By hand, so that the secret is never printed.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("cluster", &self.cluster)
-            .field("authority", &self.authority)
-            .field("resource", &self.resource)
-            .field("identity_header", &"<redacted>")
-            .field("path", &self.path)
-            .field("timeout", &self.timeout)
-            .field("tick", &self.tick)
-            .finish()
-    }
 }
 
 impl Config {
@@ -97,7 +83,7 @@ impl Config {
                 cluster,
                 authority,
                 resource,
-                identity_header,
+                identity_header: Redacted::new(identity_header),
                 path,
                 timeout,
                 tick,
@@ -179,9 +165,6 @@ mod tests {
         assert!(Config::parse(b"[1]").err().unwrap().contains("JSON object"));
         assert!(Config::parse(b"{").err().unwrap().contains("not JSON"));
         let debug = format!("{:?}", Config::parse(full().as_bytes()).unwrap());
-        assert!(
-            !debug.contains(SECRET) && debug.contains("<redacted>"),
-            "{debug}"
-        );
+        assert!(!debug.contains(SECRET) && debug.contains("***"), "{debug}");
     }
 }

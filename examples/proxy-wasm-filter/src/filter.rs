@@ -206,7 +206,7 @@ impl HttpContext for Request {
         match action {
             RequestAction::Continue => Action::Continue,
             RequestAction::Authorize(authorization) => {
-                self.add_http_request_header("authorization", &authorization);
+                self.add_http_request_header("authorization", authorization.expose());
                 Action::Continue
             }
             RequestAction::Wait => Action::Pause,

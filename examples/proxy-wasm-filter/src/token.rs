@@ -1,6 +1,6 @@
 //! A token as the workers share it: the header value to add, and when to refresh and stop using it.
 
-use core::fmt;
+use redacted::Redacted;
 
 /// A token this close to its expiry is not sent: the request could reach the service after it.
 pub const EXPIRY_MARGIN_SECS: u64 = 30;
@@ -12,25 +12,14 @@ pub const REFRESH_AT_PERCENT: u64 = 80;
 /// tokens must not be asked on every tick.
 pub const MIN_REFRESH_INTERVAL_SECS: u64 = 5;
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedToken {
     /// `Bearer <token>`.
-    pub authorization: String,
+    pub authorization: Redacted<String>,
     /// Seconds since the Unix epoch.
     pub expires_on: u64,
     /// Seconds since the Unix epoch.
     pub refresh_at: u64,
-}
-
-// By hand, so that the token is never printed.
-impl fmt::Debug for SharedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedToken")
-            .field("authorization", &"<redacted>")
-            .field("expires_on", &self.expires_on)
-            .field("refresh_at", &self.refresh_at)
-            .finish()
-    }
 }
 
 impl SharedToken {
@@ -71,7 +60,7 @@ impl SharedToken {
         let refresh_in = advised.min(before_unusable).max(MIN_REFRESH_INTERVAL_SECS);
         let refresh_at = now + refresh_in;
         Ok(SharedToken {
-            authorization: format!("{token_type} {access_token}"),
+            authorization: Redacted::new(format!("{token_type} {access_token}")),
             expires_on,
             refresh_at,
         })
@@ -90,7 +79,9 @@ impl SharedToken {
     pub fn encode(&self) -> Vec<u8> {
         format!(
             "{} {} {}",
-            self.expires_on, self.refresh_at, self.authorization
+            self.expires_on,
+            self.refresh_at,
+            self.authorization.expose().as_str()
         )
         .into_bytes()
     }
@@ -100,7 +91,7 @@ impl SharedToken {
         let mut parts = text.splitn(3, ' ');
         let expires_on = parts.next()?.parse().ok()?;
         let refresh_at = parts.next()?.parse().ok()?;
-        let authorization = parts.next()?.to_owned();
+        let authorization = Redacted::new(parts.next()?.to_owned());
         Some(SharedToken {
             authorization,
             expires_on,
@@ -135,7 +126,7 @@ mod tests {
         let token =
             SharedToken::from_bridge_answer(answer(&format!("\"{}\"", NOW + 3600)).as_bytes(), NOW)
                 .unwrap();
-        assert_eq!(token.authorization, "Bearer eyJ0.e30.sig");
+        assert_eq!(token.authorization.expose(), "Bearer eyJ0.e30.sig");
         assert_eq!(token.expires_on, NOW + 3600);
         assert_eq!(token.refresh_at, NOW + 2880);
         assert!(token.usable(NOW + 3569) && !token.usable(NOW + 3570));

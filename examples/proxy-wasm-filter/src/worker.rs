@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::lease;
 use crate::token::SharedToken;
 use core::time::Duration;
+use redacted::Redacted;
 
 /// After a failed fetch, nobody asks the bridge again for this long, and requests without a
 /// usable token are refused at once with the failure, rather than each waiting for its own.
@@ -31,28 +32,16 @@ pub trait Host {
     fn refuse(&mut self, context_id: u32, message: &str);
 }
 
-#[derive(PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum RequestAction {
     /// It has its own `Authorization`: left as it is.
     Continue,
     /// Add this `Authorization` value and go on.
-    Authorize(String),
+    Authorize(Redacted<String>),
     /// Paused until a token comes (or the wait ends with a 503).
     Wait,
     /// Answer 503 with this message: the last fetch failed moments ago.
     Refuse(String),
-}
-
-// By hand, so that the token in `Authorize` is never printed.
-impl core::fmt::Debug for RequestAction {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            RequestAction::Continue => f.write_str("Continue"),
-            RequestAction::Authorize(_) => f.write_str("Authorize(<redacted>)"),
-            RequestAction::Wait => f.write_str("Wait"),
-            RequestAction::Refuse(message) => f.debug_tuple("Refuse").field(message).finish(),
-        }
-    }
 }
 
 struct Waiter {
@@ -171,7 +160,7 @@ impl Worker {
         match self.shared_token(host).filter(|t| t.usable(now / NANOS)) {
             Some(token) => {
                 // Another worker's fetch, or a tick's refresh, brought it.
-                self.resume_all(host, &token.authorization);
+                self.resume_all(host, token.authorization.expose());
                 if token.refresh_due(now / NANOS) {
                     self.fetch_if_free(host, now, None);
                 }
@@ -230,7 +219,7 @@ impl Worker {
                 host.shared_set(&self.config.shared_key("token"), &token.encode(), None);
                 host.shared_set(&self.config.shared_key("failure"), b"", None);
                 host.shared_set(&self.config.shared_key("lease"), &lease::encode(0), None);
-                self.resume_all(host, &token.authorization);
+                self.resume_all(host, token.authorization.expose());
             }
             Err(message) => self.failed(host, now, &message),
         }
@@ -257,7 +246,10 @@ impl Worker {
             (":method", "GET"),
             (":path", path.as_str()),
             (":authority", self.config.authority.as_str()),
-            ("x-identity-header", self.config.identity_header.as_str()),
+            (
+                "x-identity-header",
+                self.config.identity_header.expose().as_str(),
+            ),
         ];
         match host.dispatch(&self.config.cluster, &headers, self.config.timeout) {
             Ok(token_id) => {
@@ -291,7 +283,7 @@ impl Worker {
         failure.extend_from_slice(message.as_bytes());
         host.shared_set(&self.config.shared_key("failure"), &failure, None);
         match self.shared_token(host).filter(|t| t.usable(now / NANOS)) {
-            Some(token) => self.resume_all(host, &token.authorization),
+            Some(token) => self.resume_all(host, token.authorization.expose()),
             None => self.refuse_all(host, message),
         }
     }

@@ -4,6 +4,7 @@ use crate::answer::{self, EntraFailure, IssuedToken};
 use crate::query;
 use crate::secret::constant_time_eq;
 use crate::settings::Settings;
+use redacted::Redacted;
 
 /// The path of the token endpoint: `IDENTITY_ENDPOINT` is `http://127.0.0.1:<port>/msi/token`.
 pub const TOKEN_PATH: &str = "/msi/token";
@@ -40,11 +41,12 @@ pub struct Reply {
     pub body: String,
 }
 
-// By hand: a 200's body holds the token, which must never be printed.
+// By hand: a 200's body holds the token, which must never be printed; any other body is an
+// error answer, shown as it is.
 impl core::fmt::Debug for Reply {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let body: &dyn core::fmt::Debug = if self.status == 200 {
-            &"<redacted>"
+            &Redacted::new(&self.body)
         } else {
             &self.body
         };

@@ -1,6 +1,6 @@
 //! What the host tells the bridge, in the component's environment.
 
-use core::fmt;
+use redacted::Redacted;
 
 /// The secret every caller must send as `X-IDENTITY-HEADER` (the value the app's SDK reads from
 /// its own `IDENTITY_HEADER`).
@@ -14,21 +14,11 @@ pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// A secret shorter than this could be guessed by a caller on the pod's loopback.
 pub const MIN_SECRET_LEN: usize = 16;
 
+#[derive(Debug)]
 pub struct Settings {
-    secret: String,
+    secret: Redacted<String>,
     resources: Vec<String>,
     client_id: Option<String>,
-}
-
-// By hand, so that the secret can never be printed.
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("secret", &"<redacted>")
-            .field("resources", &self.resources)
-            .field("client_id", &self.client_id)
-            .finish()
-    }
 }
 
 impl Settings {
@@ -73,7 +63,7 @@ impl Settings {
         let client_id = lookup(AZURE_CLIENT_ID).filter(|id| !id.is_empty());
         if problems.is_empty() {
             Ok(Settings {
-                secret,
+                secret: Redacted::new(secret),
                 resources,
                 client_id,
             })
@@ -83,7 +73,7 @@ impl Settings {
     }
 
     pub fn secret(&self) -> &str {
-        &self.secret
+        self.secret.expose()
     }
 
     pub fn resources(&self) -> &[String] {
@@ -213,7 +203,7 @@ mod tests {
         .unwrap();
         let debug = format!("{settings:?}");
         assert!(!debug.contains(SECRET), "{debug}");
-        assert!(debug.contains("<redacted>"), "{debug}");
+        assert!(debug.contains("***"), "{debug}");
     }
 
     #[test]

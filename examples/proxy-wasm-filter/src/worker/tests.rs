@@ -160,7 +160,7 @@ fn a_cold_request_waits_for_one_callout_and_later_requests_reuse_its_token() {
     );
     assert_eq!(
         worker.on_request(&mut host, 12, false),
-        RequestAction::Authorize("Bearer tok-1".into())
+        RequestAction::Authorize(Redacted::new("Bearer tok-1".into()))
     );
     assert_eq!(host.dispatched.len(), 1);
 }
@@ -229,14 +229,14 @@ fn one_worker_refreshes_at_80_percent_while_requests_keep_the_old_token() {
     assert_eq!(first_host.dispatched.len(), 1, "the lease is held");
     assert_eq!(
         first.on_request(&mut first_host, 2, false),
-        RequestAction::Authorize("Bearer tok-1".into())
+        RequestAction::Authorize(Redacted::new("Bearer tok-1".into()))
     );
     let answer = bridge_answer(&proxy, "tok-2", 3600);
     let token_id = second_host.dispatched[0].0;
     second.on_fetch_answer(&mut second_host, token_id, Some(200), &answer);
     assert_eq!(
         first.on_request(&mut first_host, 3, false),
-        RequestAction::Authorize("Bearer tok-2".into())
+        RequestAction::Authorize(Redacted::new("Bearer tok-2".into()))
     );
     // The new token is not due before 80% of its own life.
     proxy.advance(Duration::from_secs(60));
@@ -290,7 +290,7 @@ fn a_failed_refresh_keeps_the_token_that_is_still_good() {
     assert!(host.refused.is_empty());
     assert_eq!(
         worker.on_request(&mut host, 2, false),
-        RequestAction::Authorize("Bearer tok-1".into())
+        RequestAction::Authorize(Redacted::new("Bearer tok-1".into()))
     );
     // No retry during the backoff; one after it.
     worker.on_tick(&mut host);
@@ -339,9 +339,9 @@ fn a_request_that_goes_away_loses_its_answer_and_the_lease_runs_out_before_the_n
 fn debug_output_of_an_action_never_holds_the_token() {
     let debug = format!(
         "{:?}",
-        RequestAction::Authorize("Bearer eyJ0.secret".into())
+        RequestAction::Authorize(Redacted::new("Bearer eyJ0.secret".into()))
     );
-    assert_eq!(debug, "Authorize(<redacted>)");
+    assert_eq!(debug, "Authorize(***)");
 }
 
 #[test]
