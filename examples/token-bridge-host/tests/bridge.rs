@@ -166,31 +166,23 @@ fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
     assert!(!error.contains("short"), "{error}");
 }
 
-/// Starts the command with `args` and the bridge's settings in `env`; returns it with its stderr
-/// and the address it printed.
-fn start_command(
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (
+/// A started `token-bridge`: the process, its stderr, the first line it printed and the address
+/// it serves on.
+type Started = (
     std::process::Child,
     BufReader<std::process::ChildStderr>,
     String,
     std::net::SocketAddr,
-) {
+);
+
+/// Starts the command with `args` and the bridge's settings in `env`; returns it with its stderr
+/// and the address it printed.
+fn start_command(args: &[&str], env: &[(&str, &str)]) -> Started {
     start_command_in(Command::new(env!("CARGO_BIN_EXE_token-bridge")), args, env)
 }
 
 /// [`start_command`] for `command`, a `token-bridge` wherever it is.
-fn start_command_in(
-    mut command: Command,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (
-    std::process::Child,
-    BufReader<std::process::ChildStderr>,
-    String,
-    std::net::SocketAddr,
-) {
+fn start_command_in(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Started {
     command
         .args(["--fake-authority", "--listen", "127.0.0.1:0"])
         .args(args)
