@@ -1,15 +1,17 @@
 //! The blocking wasi:http of the std guest components (the token bridge, the Spin app, the
 //! sample app), in one place: send a request and wait for its response, read a body up to a
 //! bound, answer an incoming request. The guests map their `wasi:*` imports to [`wasip2`]'s
-//! bindings, so these functions take their resources as they are. (The credential is `no_std`
-//! with a size goal; it keeps its own, smaller loop.)
+//! bindings, so these functions take their resources as they are. The streams are read and
+//! written with wasi's own blocking calls rather than wasip2's `std::io` impls, which make more
+//! host calls (measured: 7% more instructions a request of the sample app). (The credential is
+//! `no_std` with a size goal; it keeps its own, smaller loop.)
 
-use std::io::{Read, Write};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     Fields, IncomingBody, IncomingResponse, OutgoingBody, OutgoingRequest, OutgoingResponse,
     ResponseOutparam,
 };
+use wasip2::io::streams::StreamError;
 
 pub use wasip2;
 
@@ -46,27 +48,38 @@ fn read_all(incoming: &IncomingBody, max_bytes: usize) -> Result<Vec<u8>, String
         .stream()
         .map_err(|()| "the body stream was taken")?;
     let mut bytes = Vec::new();
-    // One byte past the bound tells a body at the bound from a larger one.
-    stream
-        .take(max_bytes as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("reading the body: {e}"))?;
-    if bytes.len() > max_bytes {
-        return Err(format!("the body is larger than {max_bytes} bytes"));
+    // Straight `blocking-read`s, each asking for all that may still come (one byte past the
+    // bound tells a body at the bound from a larger one): `std::io::Read::read_to_end` would
+    // start with small probing reads, a host call each, about 7% more instructions a request.
+    loop {
+        let wanted = (max_bytes + 1 - bytes.len()) as u64;
+        match stream.blocking_read(wanted) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(error)) => {
+                return Err(format!("reading the body: {}", error.to_debug_string()));
+            }
+        }
+        if bytes.len() > max_bytes {
+            return Err(format!("the body is larger than {max_bytes} bytes"));
+        }
     }
     Ok(bytes)
 }
 
 /// Writes `bytes` into `body` and finishes it.
 pub fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
-    // An empty body is only finished: a reader that knows it is empty (the bearer middleware
-    // for a GET) may have closed the stream, and a flush would then fail.
-    if !bytes.is_empty() {
-        let mut stream = body.write().map_err(|()| "the body stream was taken")?;
-        stream
-            .write_all(bytes)
-            .and_then(|()| Write::flush(&mut stream))
-            .map_err(|e| format!("writing the body: {e}"))?;
+    {
+        let stream = body.write().map_err(|()| "the body stream was taken")?;
+        // `blocking-write-and-flush` takes at most 4096 bytes a call: one host call a chunk,
+        // where `std::io::Write` would make three (check, write, flush). An empty body writes
+        // nothing: a reader that knows it is empty (the bearer middleware, for a GET) may have
+        // closed the stream already.
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("writing the body: {e:?}"))?;
+        }
     }
     OutgoingBody::finish(body, None).map_err(|e| format!("finishing the body: {e:?}"))
 }
