@@ -14,13 +14,12 @@ mod tools;
 
 pub use canned::CannedEndpoint;
 pub use credential_host::fake_authority::{
-    DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT, FakeEntra, FakeResponse, RecordedRequest,
-    TokenDirectory,
+    FakeEntra, FakeResponse, RecordedRequest, TokenDirectory,
 };
 pub use credential_host::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, AccessToken, AuthenticationFailure,
-    CredentialError, ResponseFuture, SentResponse, TokenRequestOptions, WasiHost,
-    WorkloadIdentityOptions, handle_request, send_over_network, token_file_grant,
+    CredentialError, ResponseFuture, TokenRequestOptions, WasiHost, WorkloadIdentityOptions,
+    handle_request,
 };
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,

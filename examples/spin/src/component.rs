@@ -5,20 +5,11 @@ use crate::routes::{
     list_secrets_url, route,
 };
 
-wit_bindgen::generate!({
+// The WASI types are wasip2's, which the shared blocking helpers take.
+wasi_http_blocking::generate!(
     world: "azure:spin-example/key-vault-app",
     path: ["../../wit", "wit"],
-    // The WASI types are wasip2's, which the shared blocking helpers take.
-    with: {
-        "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
-        "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
-        "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
-        "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
-        "wasi:http/outgoing-handler@0.2.12": wasi_http_blocking::wasip2::http::outgoing_handler,
-    },
-    generate_all,
-});
+);
 
 use azure::identity::credential;
 use azure::identity::types::{CredentialError, TokenRequestOptions};

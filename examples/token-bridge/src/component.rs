@@ -9,19 +9,11 @@ use crate::settings::Settings;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-wit_bindgen::generate!({
+// The WASI types are wasip2's, which the shared blocking helpers take.
+wasi_http_blocking::generate!(
     world: "azure:token-bridge/token-bridge",
     path: ["../../wit", "wit"],
-    // The WASI types are wasip2's, which the shared blocking helpers take.
-    with: {
-        "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
-        "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
-        "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
-        "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
-    },
-    generate_all,
-});
+);
 
 use azure::identity::credential;
 use azure::identity::types::{CredentialError, TokenRequestOptions};

@@ -101,3 +101,27 @@ pub fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &[u8])], bo
     ResponseOutparam::set(out, Ok(response));
     let _ = write_body(outgoing, body);
 }
+
+/// `wit_bindgen::generate!` for a std guest's world, with `generate_all` and its `wasi:*`
+/// imports mapped to [`wasip2`]'s bindings, which the functions here take. Pass the options
+/// (`world`, `path`, …) each followed by a comma:
+/// `wasi_http_blocking::generate!(world: "azure:bearer/sample-app", path: ["wit"],);`.
+/// The guest depends on wit-bindgen itself, as for a plain `generate!`, and on this crate as
+/// `wasi_http_blocking` (wit-bindgen reads the `with` paths as written, so `$crate` cannot
+/// stand in them).
+#[macro_export]
+macro_rules! generate {
+    ($($options:tt)*) => {
+        wit_bindgen::generate!({
+            $($options)*
+            with: {
+                "wasi:io/error@0.2.12": wasi_http_blocking::wasip2::io::error,
+                "wasi:io/poll@0.2.12": wasi_http_blocking::wasip2::io::poll,
+                "wasi:io/streams@0.2.12": wasi_http_blocking::wasip2::io::streams,
+                "wasi:clocks/monotonic-clock@0.2.12": wasi_http_blocking::wasip2::clocks::monotonic_clock,
+                "wasi:http/types@0.2.12": wasi_http_blocking::wasip2::http::types,
+            },
+            generate_all,
+        });
+    };
+}
