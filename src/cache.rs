@@ -3,15 +3,22 @@
 
 use crate::prelude::*;
 
-use crate::error::AccessToken;
+use crate::error::{AccessToken, CredentialError};
 
 /// A token is refreshed when this many seconds or fewer are left, so a caller never gets a
 /// token that dies in flight.
 pub const EXPIRY_MARGIN_SECONDS: u64 = 5 * 60;
 
-/// After a refresh attempt, the cached token is served without another attempt for this long
-/// (monotonic nanoseconds): a failing authority is not asked again on every call.
+/// After a failed refresh attempt, the cached token is served without another attempt for this
+/// long (monotonic nanoseconds), counted from the attempt's end: a failing authority is not asked
+/// again on every call, and callers that waited behind a slow attempt are served at once.
 pub const REFRESH_RETRY_AFTER_NANOS: u64 = 30 * 1_000_000_000;
+
+/// With no usable token, a failed request is answered again, without asking, for this long after
+/// it ended (monotonic nanoseconds): callers that queued behind an attempt that took the whole
+/// 60 s bound each get its answer at once instead of waiting another 60 s, and a failing
+/// authority is not asked once per caller. Short, so that a fixed configuration is seen soon.
+pub const FAILURE_REMEMBERED_NANOS: u64 = 5 * 1_000_000_000;
 
 /// Most tokens kept: a credential is asked for a handful of scope sets; a caller making up new
 /// ones on every call must not grow the instance without bound.
@@ -80,26 +87,47 @@ pub enum Lookup {
     Refresh(AccessToken),
     /// No usable token: ask, and fail if asking fails.
     Request,
+    /// No usable token, and asking failed `ago_nanos` ago (less than
+    /// [`FAILURE_REMEMBERED_NANOS`]): answer with that failure again.
+    Failed {
+        /// The failure, as it was returned then.
+        error: CredentialError,
+        /// Monotonic nanoseconds since that attempt ended.
+        ago_nanos: u64,
+    },
 }
 
 #[derive(Debug)]
 struct Entry {
     key: CacheKey,
     token: AccessToken,
-    /// Monotonic nanoseconds of the last refresh attempt, if any since the token was stored.
-    last_attempt: Option<u64>,
+    /// Monotonic nanoseconds when the last failed refresh attempt ended, if any since the token
+    /// was stored.
+    last_failure: Option<u64>,
+}
+
+/// A request that failed with no usable token in hand.
+#[derive(Debug)]
+struct Failure {
+    key: CacheKey,
+    /// Monotonic nanoseconds when the attempt ended.
+    ended_at: u64,
+    error: CredentialError,
 }
 
 /// A few entries, searched in order: faster than hashing or ordering keys at this size.
 #[derive(Debug, Default)]
 pub struct TokenCache {
     entries: Vec<Entry>,
+    /// The last failure with no valid token in hand. One is enough: the callers queued behind a
+    /// failed attempt ask for what it asked for, and one slot costs the component less code than
+    /// a list.
+    failure: Option<Failure>,
 }
 
 impl TokenCache {
     /// Decides for a request (see [`CacheKey::is_for`]) at wall-clock `now` (seconds).
-    /// `monotonic` (nanoseconds) is read only when a refresh is due. A `Refresh` answer counts
-    /// as an attempt: calls in the next 30 s are served the cached token.
+    /// `monotonic` (nanoseconds) is read only when no token is served as it is.
     pub fn lookup(
         &mut self,
         tenant_id: Option<&str>,
@@ -108,28 +136,80 @@ impl TokenCache {
         now: u64,
         monotonic: impl FnOnce() -> u64,
     ) -> Lookup {
-        let Some(entry) = self
+        let valid = self
             .entries
-            .iter_mut()
+            .iter()
             .find(|entry| entry.key.is_for(tenant_id, scopes, cae))
-        else {
-            return Lookup::Request;
+            .filter(|entry| now < entry.token.expires_on);
+        let Some(entry) = valid else {
+            return self.remembered_failure(tenant_id, scopes, cae, monotonic());
         };
-        if now >= entry.token.expires_on {
-            return Lookup::Request;
-        }
         if now < refresh_at(&entry.token) {
             return Lookup::Serve(entry.token.clone());
         }
-        let monotonic = monotonic();
-        let attempted_recently = entry
-            .last_attempt
-            .is_some_and(|at| monotonic.saturating_sub(at) < REFRESH_RETRY_AFTER_NANOS);
-        if attempted_recently {
-            return Lookup::Serve(entry.token.clone());
+        let failed_recently = entry
+            .last_failure
+            .is_some_and(|ended| monotonic().saturating_sub(ended) < REFRESH_RETRY_AFTER_NANOS);
+        if failed_recently {
+            Lookup::Serve(entry.token.clone())
+        } else {
+            Lookup::Refresh(entry.token.clone())
         }
-        entry.last_attempt = Some(monotonic);
-        Lookup::Refresh(entry.token.clone())
+    }
+
+    fn remembered_failure(
+        &self,
+        tenant_id: Option<&str>,
+        scopes: &[String],
+        cae: bool,
+        monotonic: u64,
+    ) -> Lookup {
+        let failure = self
+            .failure
+            .as_ref()
+            .filter(|failure| failure.key.is_for(tenant_id, scopes, cae));
+        match failure {
+            Some(failure)
+                if monotonic.saturating_sub(failure.ended_at) < FAILURE_REMEMBERED_NANOS =>
+            {
+                Lookup::Failed {
+                    error: failure.error.clone(),
+                    ago_nanos: monotonic.saturating_sub(failure.ended_at),
+                }
+            }
+            _ => Lookup::Request,
+        }
+    }
+
+    /// Records that asking for `key`'s token failed with `error`, the attempt ending at
+    /// monotonic `ended_at`: a valid cached token is then served without asking for 30 s, and
+    /// with none, the failure is answered again for 5 s.
+    pub fn attempt_failed(
+        &mut self,
+        key: CacheKey,
+        now: u64,
+        ended_at: u64,
+        error: &CredentialError,
+    ) {
+        let CacheKey {
+            tenant_id,
+            scopes,
+            cae,
+        } = &key;
+        let valid = self
+            .entries
+            .iter_mut()
+            .find(|entry| entry.key.is_for(tenant_id.as_deref(), scopes, *cae))
+            .filter(|entry| now < entry.token.expires_on);
+        if let Some(entry) = valid {
+            entry.last_failure = Some(ended_at);
+            return;
+        }
+        self.failure = Some(Failure {
+            key,
+            ended_at,
+            error: error.clone(),
+        });
     }
 
     /// Stores `token` for `key`, replacing the key's token. When the cache is full, the token
@@ -138,13 +218,19 @@ impl TokenCache {
         let entry = Entry {
             key,
             token,
-            last_attempt: None,
+            last_failure: None,
         };
         let CacheKey {
             tenant_id,
             scopes,
             cae,
         } = &entry.key;
+        let failed_before = self.failure.as_ref();
+        if failed_before
+            .is_some_and(|failure| failure.key.is_for(tenant_id.as_deref(), scopes, *cae))
+        {
+            self.failure = None;
+        }
         if let Some(slot) = self
             .entries
             .iter_mut()
@@ -162,9 +248,10 @@ impl TokenCache {
         self.entries.push(entry);
     }
 
-    /// Forgets every token.
+    /// Forgets every token and failure.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.failure = None;
     }
 
     /// Every cached access token: secrets that error text must not repeat.
@@ -239,19 +326,30 @@ mod tests {
         ));
     }
 
+    fn failed() -> CredentialError {
+        CredentialError::Unavailable("down".into())
+    }
+
     #[test]
-    fn after_a_refresh_attempt_the_token_is_served_for_30_seconds() {
+    fn after_a_failed_refresh_the_token_is_served_for_30_seconds_from_its_end() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
         assert!(matches!(
             cache.lookup_key(&key, 5_000, 100 * SECOND),
             Lookup::Refresh(_)
         ));
+        // Asking is no attempt: until one fails, the next call asks too.
         assert!(matches!(
-            cache.lookup_key(&key, 5_001, 129 * SECOND),
+            cache.lookup_key(&key, 5_000, 101 * SECOND),
+            Lookup::Refresh(_)
+        ));
+        // The attempt took 5 s; the 30 s count from its end.
+        cache.attempt_failed(key.clone(), 5_005, 105 * SECOND, &failed());
+        assert!(matches!(
+            cache.lookup_key(&key, 5_034, 134 * SECOND),
             Lookup::Serve(_)
         ));
         assert!(matches!(
-            cache.lookup_key(&key, 5_030, 130 * SECOND),
+            cache.lookup_key(&key, 5_035, 135 * SECOND),
             Lookup::Refresh(_)
         ));
     }
@@ -259,24 +357,67 @@ mod tests {
     #[test]
     fn an_expired_token_is_never_served() {
         let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
-        assert!(matches!(
-            cache.lookup_key(&key, 9_990, 0),
-            Lookup::Refresh(_)
-        ));
+        cache.attempt_failed(key.clone(), 9_990, 0, &failed());
+        assert!(matches!(cache.lookup_key(&key, 9_999, 0), Lookup::Serve(_)));
         assert_eq!(cache.lookup_key(&key, 10_000, SECOND), Lookup::Request);
     }
 
     #[test]
-    fn a_stored_token_resets_the_attempt_clock() {
-        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+    fn with_no_valid_token_a_failure_is_answered_again_for_5_seconds() {
+        let key = CacheKey::new(Some("t"), &scopes(&["s"]), false);
+        let mut cache = TokenCache::default();
+        cache.attempt_failed(key.clone(), 0, 100 * SECOND, &failed());
+        assert_eq!(
+            cache.lookup_key(&key, 3, 104 * SECOND),
+            Lookup::Failed {
+                error: failed(),
+                ago_nanos: 4 * SECOND
+            }
+        );
+        assert_eq!(cache.lookup_key(&key, 5, 105 * SECOND), Lookup::Request);
+        let other = CacheKey::new(Some("t"), &scopes(&["other"]), false);
+        assert_eq!(cache.lookup_key(&other, 3, 101 * SECOND), Lookup::Request);
+        // An expired token remembers its failure the same way.
+        let (mut cache, key) = cache_with(token(10_000, None));
+        cache.attempt_failed(key.clone(), 10_000, 0, &failed());
         assert!(matches!(
-            cache.lookup_key(&key, 5_000, 0),
-            Lookup::Refresh(_)
+            cache.lookup_key(&key, 10_001, SECOND),
+            Lookup::Failed { .. }
         ));
+    }
+
+    #[test]
+    fn a_stored_token_forgets_the_failures_before_it() {
+        let (mut cache, key) = cache_with(token(10_000, Some(5_000)));
+        cache.attempt_failed(key.clone(), 5_000, 0, &failed());
         cache.insert(key.clone(), token(20_000, Some(15_000)));
         assert!(matches!(
             cache.lookup_key(&key, 15_000, SECOND),
             Lookup::Refresh(_)
+        ));
+        let mut cache = TokenCache::default();
+        cache.attempt_failed(key.clone(), 0, 0, &failed());
+        cache.insert(key.clone(), token(20_000, None));
+        cache.clear();
+        assert_eq!(cache.lookup_key(&key, 0, SECOND), Lookup::Request);
+    }
+
+    #[test]
+    fn only_the_last_failure_is_remembered() {
+        let mut cache = TokenCache::default();
+        let key = |n: usize| CacheKey::new(Some("t"), &scopes(&[&format!("scope-{n}")]), false);
+        cache.attempt_failed(key(1), 0, 0, &failed());
+        cache.attempt_failed(key(2), 0, 0, &failed());
+        assert_eq!(cache.lookup_key(&key(1), 0, 1), Lookup::Request);
+        assert!(matches!(
+            cache.lookup_key(&key(2), 0, 1),
+            Lookup::Failed { .. }
+        ));
+        // A token for another key keeps it.
+        cache.insert(key(3), token(10_000, None));
+        assert!(matches!(
+            cache.lookup_key(&key(2), 0, 1),
+            Lookup::Failed { .. }
         ));
     }
 

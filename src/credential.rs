@@ -3,13 +3,15 @@
 
 use crate::prelude::*;
 
-use crate::cache::{CacheKey, Lookup, TokenCache, refresh_at};
+use crate::cache::{CacheKey, FAILURE_REMEMBERED_NANOS, Lookup, TokenCache, refresh_at};
 use crate::claims::claims_to_send;
-use crate::error::{AccessToken, CredentialError};
+use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
 use crate::exchange::{TokenQuery, exchange};
 use crate::platform::Platform;
+use crate::retry::{NANOS_PER_SECOND, is_retryable_status};
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
+use crate::text::Seconds;
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -49,7 +51,10 @@ impl WorkloadIdentityCredential {
     ///
     /// One instance runs one call at a time (component exports take the instance exclusively),
     /// so one refresh makes one request however many calls ask: the first refreshes, the others
-    /// find the new token, or find the failed attempt less than 30 s old.
+    /// find the new token, or find that the attempt failed less than 30 s ago. A refresh with a
+    /// valid token in hand is one short attempt (5 s at most). With no valid token, a failure is
+    /// answered again for 5 s after it ended, so that calls queued behind a slow attempt do not
+    /// each wait for one of their own.
     pub fn get_token(
         &mut self,
         scopes: &[String],
@@ -80,6 +85,9 @@ impl WorkloadIdentityCredential {
                 Lookup::Serve(token) => return Ok(token),
                 Lookup::Refresh(token) => Some(token),
                 Lookup::Request => None,
+                Lookup::Failed { error, ago_nanos } => {
+                    return Err(answered_again(error, ago_nanos));
+                }
             }
         };
         // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
@@ -93,23 +101,40 @@ impl WorkloadIdentityCredential {
             scopes,
             claims: claims.as_deref(),
             known_tokens: &known_tokens,
-            retry: cached.is_none(),
+            valid_token_in_hand: cached.is_some(),
         };
-        match exchange(&self.settings, &mut self.token_file, &query, platform) {
+        let result = exchange(&self.settings, &mut self.token_file, &query, platform);
+        let key = || CacheKey::new(other_tenant, scopes, cae);
+        match result {
             Ok(mut token) => {
                 // The caller gets the time this credential will refresh it, so that a host that
                 // keeps the token follows the same rule instead of one of its own.
                 token.refresh_on = Some(refresh_at(&token));
                 if !challenged {
-                    let key = CacheKey::new(other_tenant, scopes, cae);
-                    self.cache.insert(key, token.clone());
+                    self.cache.insert(key(), token.clone());
                 }
                 Ok(token)
             }
-            Err(error) => match cached {
-                Some(token) if platform.now() < token.expires_on => Ok(token),
-                _ => Err(error),
-            },
+            Err(error) => {
+                let now = platform.now();
+                // With no valid token, only an authority that is unwell (no answer, a stall,
+                // throttling, a server fault: what costs callers waits and retries) is
+                // remembered. A refusal is a quick, final answer that a fix (a federated
+                // credential added) changes at once, as is a missing token file.
+                let unwell = |failure: &AuthenticationFailure| {
+                    failure.status.is_none_or(is_retryable_status)
+                };
+                let remembered = cached.is_some()
+                    || matches!(&error, CredentialError::AuthenticationFailed(failure) if unwell(failure));
+                if !challenged && remembered {
+                    let ended_at = platform.monotonic_nanos();
+                    self.cache.attempt_failed(key(), now, ended_at, &error);
+                }
+                match cached {
+                    Some(token) if now < token.expires_on => Ok(token),
+                    _ => Err(error),
+                }
+            }
         }
     }
 
@@ -117,6 +142,23 @@ impl WorkloadIdentityCredential {
     pub fn close(&mut self) {
         self.cache.clear();
         self.closed = true;
+    }
+}
+
+/// A remembered failure, returned again with a note that says so.
+fn answered_again(error: CredentialError, ago_nanos: u64) -> CredentialError {
+    match error {
+        CredentialError::AuthenticationFailed(mut failure) => {
+            failure.message = format!(
+                "{} (not asked again: this same request failed {} s ago, and is asked again {} s \
+                 after a failure)",
+                failure.message,
+                Seconds(ago_nanos),
+                FAILURE_REMEMBERED_NANOS / NANOS_PER_SECOND
+            );
+            CredentialError::AuthenticationFailed(failure)
+        }
+        other => other,
     }
 }
 
@@ -279,10 +321,126 @@ mod tests {
         platform.answer(200, &[], r#"{"expires_in":400,"access_token":"short"}"#);
         let mut credential = credential();
         get(&mut credential, &mut platform).unwrap();
-        platform.advance_seconds(380);
-        // 20 s left; the answer never comes and the first-byte timeout (30 s) outlives the token.
-        platform.send_nanos = 45 * 1_000_000_000;
+        platform.advance_seconds(397);
+        // 3 s left; the answer never comes and the attempt's bound (5 s) outlives the token.
+        platform.send_nanos = 45 * SECOND;
         assert!(get(&mut credential, &mut platform).is_err());
+    }
+
+    const SECOND: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_stuck_authority_costs_one_short_attempt_while_a_valid_token_is_in_hand() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], LONG_LIVED);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(3600);
+        // Entra accepts and never answers; the host applies no timeout.
+        platform.ignores_timeouts = true;
+        platform.send_nanos = 300 * SECOND;
+        let started = platform.monotonic;
+        assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        assert_eq!(platform.monotonic - started, 5 * SECOND);
+        // Eight callers that queued behind it are served at once, without asking again.
+        for _ in 0..8 {
+            assert_eq!(get(&mut credential, &mut platform).unwrap().token, "long");
+        }
+        assert_eq!(platform.requests.len(), 2);
+        assert_eq!(platform.monotonic - started, 5 * SECOND);
+        // 30 s after the attempt ended, the next caller tries again.
+        platform.advance_seconds(29);
+        get(&mut credential, &mut platform).unwrap();
+        assert_eq!(platform.requests.len(), 2);
+        platform.advance_seconds(1);
+        get(&mut credential, &mut platform).unwrap();
+        assert_eq!(platform.requests.len(), 3);
+    }
+
+    #[test]
+    fn with_no_valid_token_callers_behind_a_failed_attempt_get_its_answer_at_once() {
+        let mut platform = ScriptedPlatform::new();
+        let mut credential = credential();
+        platform.ignores_timeouts = true;
+        platform.send_nanos = 300 * SECOND;
+        let first = get(&mut credential, &mut platform).unwrap_err();
+        assert!(platform.monotonic <= 60 * SECOND, "{}", platform.monotonic);
+        let asked = platform.requests.len();
+        let ended = platform.monotonic;
+        for _ in 0..8 {
+            let again = get(&mut credential, &mut platform).unwrap_err();
+            let CredentialError::AuthenticationFailed(failure) = &again else {
+                panic!("{again:?}");
+            };
+            assert!(
+                failure
+                    .message
+                    .contains("not asked again: this same request failed 0.0 s ago"),
+                "{}",
+                failure.message
+            );
+            assert!(
+                failure.message.starts_with(&first.to_string()[23..]),
+                "{again} / {first}"
+            );
+        }
+        assert_eq!(
+            (platform.requests.len(), platform.monotonic),
+            (asked, ended)
+        );
+        // 5 s after the failure, the authority is asked again.
+        platform.send_nanos = 0;
+        platform.advance_seconds(4);
+        assert!(get(&mut credential, &mut platform).is_err());
+        assert_eq!(platform.requests.len(), asked);
+        platform.advance_seconds(1);
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-1"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_not_remembered_but_a_server_fault_is() {
+        let mut platform = ScriptedPlatform::new();
+        let mut credential = credential();
+        platform.answer(
+            401,
+            &[],
+            r#"{"error":"invalid_client","error_codes":[700213]}"#,
+        );
+        assert!(get(&mut credential, &mut platform).is_err());
+        // The federated credential was fixed: the next call asks, and gets a token.
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-1"
+        );
+
+        let mut credential = self::credential();
+        for _ in 0..4 {
+            platform.answer(503, &[("retry-after", "0")], "busy");
+        }
+        assert!(get(&mut credential, &mut platform).is_err());
+        let asked = platform.requests.len();
+        let again = get(&mut credential, &mut platform).unwrap_err().to_string();
+        assert!(again.contains("not asked again"), "{again}");
+        assert_eq!(platform.requests.len(), asked);
+    }
+
+    #[test]
+    fn a_missing_token_file_is_looked_for_again_on_the_next_call() {
+        let mut platform = ScriptedPlatform::new();
+        let mut credential = credential();
+        platform.token_file = Err(crate::platform::FileReadError::NotFound);
+        assert!(matches!(
+            get(&mut credential, &mut platform),
+            Err(CredentialError::Unavailable(_))
+        ));
+        platform.token_file = Ok(b"service-account-jwt".to_vec());
+        assert_eq!(
+            get(&mut credential, &mut platform).unwrap().token,
+            "token-1"
+        );
     }
 
     #[test]

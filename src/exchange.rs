@@ -11,6 +11,7 @@ use crate::retry::{
     server_delay,
 };
 use crate::settings::Settings;
+use crate::text::Seconds;
 use crate::token_file::TokenFile;
 use crate::token_request::TokenRequest;
 use crate::token_response::parse_token_response;
@@ -18,6 +19,15 @@ use crate::token_response::parse_token_response;
 const CONNECT_TIMEOUT_NANOS: u64 = 10 * NANOS_PER_SECOND;
 const FIRST_BYTE_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
 const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
+/// One attempt's bound, whatever the host does with the timeouts above: connecting, the first
+/// byte, and 5 s for a body of a few KiB. A host that ignores them (wasmtime's default client
+/// puts none on the TLS handshake) still gets the request dropped then, leaving time in the 60 s
+/// bound for one more attempt.
+pub const ATTEMPT_BOUND_NANOS: u64 =
+    CONNECT_TIMEOUT_NANOS + FIRST_BYTE_TIMEOUT_NANOS + 5 * NANOS_PER_SECOND;
+/// One attempt's bound with a valid token in hand: that token serves the caller if Entra is slow,
+/// and Entra answers token requests in well under a second when it is well.
+pub const REFRESH_ATTEMPT_BOUND_NANOS: u64 = 5 * NANOS_PER_SECOND;
 
 /// What one token request asks for.
 pub struct TokenQuery<'a> {
@@ -29,15 +39,17 @@ pub struct TokenQuery<'a> {
     pub claims: Option<&'a str>,
     /// Tokens the credential holds, which error text must not repeat even if a server echoes them.
     pub known_tokens: &'a [String],
-    /// Retry transient failures. Off for a refresh while the cached token is still valid: the
-    /// caller is better served by that token now than by a wait, and the next refresh attempt
-    /// comes 30 s later anyway.
-    pub retry: bool,
+    /// A refresh while the cached token is still valid: one short attempt (5 s at most), no
+    /// retries. The caller is better served by that token now than by a wait, and the next
+    /// refresh attempt comes 30 s later anyway.
+    pub valid_token_in_hand: bool,
 }
 
 /// Exchanges the token file for a token. Retries throttling, server faults and transport
 /// failures up to three times with backoff (or the server's Retry-After); re-reads the file and
-/// retries once if Entra says the assertion expired; returns within 60 s of monotonic time.
+/// retries once if Entra says the assertion expired; returns within 60 s of monotonic time. Each
+/// attempt ends within 45 s (5 s with a valid token in hand): the platform drops the request at
+/// the attempt's deadline, whatever the host's HTTP client does.
 pub fn exchange(
     settings: &Settings,
     token_file: &mut TokenFile,
@@ -54,7 +66,13 @@ pub fn exchange(
         attempts += 1;
         let random = platform.random_bytes();
         let request_id = uuid_v4(random);
-        let remaining = deadline.saturating_sub(platform.monotonic_nanos());
+        let now = platform.monotonic_nanos();
+        let attempt_bound = if query.valid_token_in_hand {
+            REFRESH_ATTEMPT_BOUND_NANOS
+        } else {
+            ATTEMPT_BOUND_NANOS
+        };
+        let attempt_deadline = deadline.min(now.saturating_add(attempt_bound));
         let request = TokenRequest {
             endpoint: &endpoint,
             client_id: &settings.client_id,
@@ -63,7 +81,10 @@ pub fn exchange(
             claims: query.claims,
             request_id: &request_id,
         }
-        .to_http(timeouts_within(remaining), deadline);
+        .to_http(
+            timeouts_within(attempt_deadline.saturating_sub(now)),
+            attempt_deadline,
+        );
         let url = request.endpoint.url();
         let requested_at = platform.now();
         let (error, requested_delay) = match platform.send(&request) {
@@ -90,7 +111,7 @@ pub fn exchange(
             Err(transport) => (transport_failure(&url, &transport, &request_id), None),
         };
         let retries = attempts - 1 - u32::from(reread);
-        if !query.retry {
+        if query.valid_token_in_hand {
             return Err(error);
         }
         if retries >= MAX_RETRIES {
@@ -118,7 +139,7 @@ pub fn exchange(
     }
 }
 
-/// The per-request timeouts, shortened so that no exchange outlives the get-token's bound.
+/// The per-request timeouts, shortened so that none outlives the attempt's bound.
 fn timeouts_within(remaining: u64) -> Timeouts {
     Timeouts {
         connect: CONNECT_TIMEOUT_NANOS.min(remaining),
@@ -149,16 +170,6 @@ fn gave_up(attempts: u32, elapsed_nanos: u64, reason: &str) -> String {
     )
 }
 
-/// Nanoseconds shown as seconds to one decimal, rounded half up (`5.1`), without floats.
-struct Seconds(u64);
-
-impl core::fmt::Display for Seconds {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let tenths = self.0.saturating_add(50_000_000) / 100_000_000;
-        write!(f, "{}.{}", tenths / 10, tenths % 10)
-    }
-}
-
 fn with_note(error: CredentialError, note: &str) -> CredentialError {
     match error {
         CredentialError::AuthenticationFailed(mut failure) => {
@@ -175,16 +186,6 @@ mod tests {
     use crate::retry::BACKOFF_BASE_NANOS;
     use crate::scripted_platform::ScriptedPlatform;
     use crate::settings::WorkloadIdentityOptions;
-
-    #[test]
-    fn seconds_show_one_decimal_rounded_half_up() {
-        let shown = |nanos: u64| Seconds(nanos).to_string();
-        assert_eq!(shown(0), "0.0");
-        assert_eq!(shown(5_149_999_999), "5.1");
-        assert_eq!(shown(5_150_000_000), "5.2");
-        assert_eq!(shown(60_000_000_000), "60.0");
-        assert_eq!(shown(u64::MAX), "18446744073.7");
-    }
 
     const SECOND: u64 = NANOS_PER_SECOND;
 
@@ -218,7 +219,7 @@ mod tests {
             scopes: &scopes,
             claims: None,
             known_tokens: &[],
-            retry: true,
+            valid_token_in_hand: false,
         };
         exchange(settings, token_file, &query, platform)
     }
@@ -320,6 +321,50 @@ mod tests {
         let last = platform.requests.last().unwrap();
         assert_eq!(last.deadline, 60 * SECOND);
         assert!(last.timeouts.first_byte <= 60 * SECOND - 26 * SECOND);
+    }
+
+    #[test]
+    fn a_host_that_ignores_every_timeout_gets_each_attempt_dropped_within_its_bound() {
+        let mut platform = ScriptedPlatform::new();
+        platform.ignores_timeouts = true;
+        platform.send_nanos = 300 * SECOND;
+        let failure = failure(run(&mut platform));
+        // 45 s for the first attempt, what is left of the 60 s after the backoff for the second.
+        assert_eq!(platform.requests[0].deadline, ATTEMPT_BOUND_NANOS);
+        assert_eq!(platform.requests.len(), 2);
+        assert_eq!(platform.requests[1].deadline, 60 * SECOND);
+        assert_eq!(platform.monotonic, 60 * SECOND);
+        assert!(
+            failure
+                .message
+                .contains("gave up after 2 attempts in 60.0 s"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn with_a_valid_token_in_hand_one_attempt_of_5_seconds_at_most() {
+        let mut platform = ScriptedPlatform::new();
+        platform.ignores_timeouts = true;
+        platform.send_nanos = 300 * SECOND;
+        let scopes = vec!["https://vault.azure.net/.default".to_string()];
+        let query = TokenQuery {
+            tenant_id: "tenant",
+            scopes: &scopes,
+            claims: None,
+            known_tokens: &[],
+            valid_token_in_hand: true,
+        };
+        let mut token_file = TokenFile::new("/tokens/token".into());
+        assert!(exchange(&settings(), &mut token_file, &query, &mut platform).is_err());
+        assert_eq!(platform.requests.len(), 1);
+        let request = &platform.requests[0];
+        assert_eq!(request.deadline, 5 * SECOND);
+        assert!(
+            request.timeouts.connect <= 5 * SECOND && request.timeouts.first_byte <= 5 * SECOND
+        );
+        assert_eq!(platform.monotonic, 5 * SECOND);
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// The bounds the host's HTTP client applies to this exchange.
     pub timeouts: Timeouts,
-    /// Monotonic time (nanoseconds) after which reading the response gives up.
+    /// Monotonic time (nanoseconds) by which the whole response, head and body, must have
+    /// arrived. The platform gives up then, whatever its host does with the timeouts: it drops
+    /// the request and reports the stall.
     pub deadline: u64,
 }
 
@@ -93,7 +95,8 @@ pub trait Platform {
     /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
     /// bytes plus one, so the caller can tell the file is too big).
     fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
-    /// Sends the request and reads the response; `Err` describes a transport failure.
+    /// Sends the request and reads the response by its deadline; `Err` describes a transport
+    /// failure or the stall.
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
 }
 

@@ -31,9 +31,29 @@ pub fn escaped(text: &str) -> String {
     shown
 }
 
+/// Nanoseconds shown as seconds to one decimal, rounded half up (`5.1`), without floats.
+pub struct Seconds(pub u64);
+
+impl core::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tenths = self.0.saturating_add(50_000_000) / 100_000_000;
+        write!(f, "{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_show_one_decimal_rounded_half_up() {
+        let shown = |nanos: u64| Seconds(nanos).to_string();
+        assert_eq!(shown(0), "0.0");
+        assert_eq!(shown(5_149_999_999), "5.1");
+        assert_eq!(shown(5_150_000_000), "5.2");
+        assert_eq!(shown(60_000_000_000), "60.0");
+        assert_eq!(shown(u64::MAX), "18446744073.7");
+    }
 
     #[test]
     fn join_puts_the_separator_between_parts_only() {

@@ -9,6 +9,7 @@
 mod canned;
 mod embedding;
 mod local_server;
+mod silent_listener;
 mod test_clock;
 mod tools;
 
@@ -25,5 +26,6 @@ pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
 pub use local_server::{LocalServer, ServerAnswer};
+pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use tools::{npm_ci_unless_installed, run_to_success};

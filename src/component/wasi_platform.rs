@@ -1,5 +1,7 @@
 //! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem and wasi:http.
-//! The timeouts and the deadline come from the core; this layer only applies them.
+//! The timeouts and the deadline come from the core; this layer only applies them. Every wait on
+//! the host (the response, each body chunk, each write) is a poll together with a timer at the
+//! deadline: the host's HTTP client may ignore the timeouts, the deadline still holds.
 
 use crate::prelude::*;
 
@@ -13,12 +15,14 @@ use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     RequestOptions, Scheme,
 };
-use super::wasi::io::streams::StreamError;
+use super::wasi::io::poll::{Pollable, poll};
+use super::wasi::io::streams::{OutputStream, StreamError};
 use super::wasi::random::random;
 use crate::platform::{
     FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
 };
 use crate::preopens::locate;
+use crate::text::Seconds;
 
 /// `blocking-write-and-flush` accepts at most 4096 bytes a call.
 const WRITE_CHUNK_BYTES: usize = 4096;
@@ -79,12 +83,46 @@ impl Platform for WasiPlatform {
     }
 
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let response = send_request(request)?;
-        read_response(response, request.deadline)
+        let bound = Bound {
+            deadline: request.deadline,
+            nanos: request.deadline.saturating_sub(monotonic_clock::now()),
+        };
+        let response = send_request(request, bound)?;
+        read_response(response, bound)
     }
 }
 
-fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
+/// The monotonic time by which the exchange must be over, and how long that was from its start
+/// (for the message).
+#[derive(Clone, Copy)]
+struct Bound {
+    deadline: u64,
+    nanos: u64,
+}
+
+impl Bound {
+    /// Waits until `pollable` is ready or the deadline passes; `false` when time ran out. The
+    /// clock is read first, so that a host reporting ready with nothing to read or write cannot
+    /// keep a loop spinning past the deadline.
+    fn ready(&self, pollable: &Pollable) -> bool {
+        if monotonic_clock::now() >= self.deadline {
+            return false;
+        }
+        let timer = monotonic_clock::subscribe_instant(self.deadline);
+        poll(&[pollable, &timer]).contains(&0)
+    }
+
+    /// What to report when time ran out: `what` happened within the bound.
+    fn stalled(&self, what: &str) -> String {
+        format!(
+            "{what} within {} s; the request was dropped (the host's HTTP client had not \
+             ended it)",
+            Seconds(self.nanos)
+        )
+    }
+}
+
+fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse, String> {
     let headers = Fields::new();
     for (name, value) in &request.headers {
         headers
@@ -115,35 +153,66 @@ fn send_request(request: &HttpRequest) -> Result<IncomingResponse, String> {
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
-    let sent = write_body(body, &request.body);
-    future_response.subscribe().block();
+    let sent = write_body(body, &request.body, bound);
+    // Dropping the future (on return) drops the request: a stalled one ends here.
+    let arrived = bound.ready(&future_response.subscribe());
     // When sending failed (e.g. the connection was refused), the response says why; the body
     // stream only knows it was closed.
     match future_response.get() {
         Some(Ok(Ok(response))) => sent.map(|()| response),
         Some(Ok(Err(error))) => Err(describe(error)),
         Some(Err(())) => Err("the host lost the response".into()),
-        None => Err("the host reported no response after the wait".into()),
+        None => Err(match sent {
+            Err(stalled_writing) => stalled_writing,
+            Ok(()) if !arrived => bound.stalled("no response came"),
+            Ok(()) => "the host reported no response after the wait".into(),
+        }),
     }
 }
 
-fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
+fn write_body(body: OutgoingBody, bytes: &[u8], bound: Bound) -> Result<(), String> {
     {
         let stream = body
             .write()
             .map_err(|()| "the host refused the request body stream".to_owned())?;
-        for chunk in bytes.chunks(WRITE_CHUNK_BYTES) {
-            stream.blocking_write_and_flush(chunk).map_err(|error| {
-                format!("sending the request body failed: {}", stream_error(error))
-            })?;
-        }
+        write_all(&stream, bytes, bound)?;
     }
     OutgoingBody::finish(body, None).map_err(describe)
 }
 
-/// Reads the whole response, refusing bodies over the size limit and giving up at `deadline`
-/// (monotonic nanoseconds), so a body dripping in under the between-bytes timeout still ends.
-fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpResponse, String> {
+/// Writes `bytes` and waits for the flush, each wait bounded: a host that never takes the body
+/// (a connection stuck before TLS completes) must not hold the call.
+fn write_all(stream: &OutputStream, bytes: &[u8], bound: Bound) -> Result<(), String> {
+    let failed = |error| format!("sending the request body failed: {}", stream_error(error));
+    let writable = stream.subscribe();
+    let mut rest = bytes;
+    let mut flushing = false;
+    loop {
+        let permitted = match stream.check_write() {
+            Ok(permitted) => permitted,
+            // The host closes the stream once it has the declared content-length: all sent.
+            Err(StreamError::Closed) if rest.is_empty() => return Ok(()),
+            Err(error) => return Err(failed(error)),
+        };
+        if permitted > 0 && rest.is_empty() && flushing {
+            return Ok(());
+        }
+        if permitted > 0 && !rest.is_empty() {
+            let length = rest.len().min(WRITE_CHUNK_BYTES).min(permitted as usize);
+            stream.write(&rest[..length]).map_err(failed)?;
+            rest = &rest[length..];
+        } else if permitted > 0 {
+            stream.flush().map_err(failed)?;
+            flushing = true;
+        } else if !bound.ready(&writable) {
+            return Err(bound.stalled("the host took no more of the request body"));
+        }
+    }
+}
+
+/// Reads the whole response, refusing bodies over the size limit and giving up at the deadline,
+/// so a body dripping in under the between-bytes timeout, or not at all, still ends.
+fn read_response(response: IncomingResponse, bound: Bound) -> Result<HttpResponse, String> {
     let status = response.status();
     let headers: Vec<(String, String)> = response
         .headers()
@@ -173,10 +242,17 @@ fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpRespon
         let stream = incoming
             .stream()
             .map_err(|()| "the host refused the response body stream".to_owned())?;
+        let readable = stream.subscribe();
         loop {
             // Never asks for more than one byte past the limit, so the buffer stays bounded.
             let wanted = READ_CHUNK_BYTES.min((MAX_RESPONSE_BODY_BYTES + 1 - body.len()) as u64);
-            match stream.blocking_read(wanted) {
+            match stream.read(wanted) {
+                Ok(chunk) if chunk.is_empty() => {
+                    if !bound.ready(&readable) {
+                        let what = format!("the response body (HTTP {status}) did not end");
+                        return Err(bound.stalled(&what));
+                    }
+                }
                 Ok(chunk) => body.extend_from_slice(&chunk),
                 Err(StreamError::Closed) => break,
                 Err(error) => {
@@ -188,12 +264,6 @@ fn read_response(response: IncomingResponse, deadline: u64) -> Result<HttpRespon
             }
             if body.len() > MAX_RESPONSE_BODY_BYTES {
                 return Err(too_large());
-            }
-            if monotonic_clock::now() >= deadline {
-                return Err(format!(
-                    "the response body (HTTP {status}) was still arriving when the time for the \
-                     token request ran out"
-                ));
             }
         }
     }

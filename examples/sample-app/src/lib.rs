@@ -13,12 +13,16 @@ wasi_http_blocking::generate!(
 
 use azure::bearer::bearer;
 use exports::azure::bearer::app::{Fetched, Guest};
+use wasi_http_blocking::Deadline;
 use wasi_http_blocking::wasip2::http::types::{
     Fields, IncomingResponse, Method, OutgoingRequest, Scheme,
 };
 
 /// Responses past this are refused: the app reports on them, it does not store them.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// One call to the service, response body included, ends within this whatever the host's HTTP
+/// client does (the middleware in front may first get a token, itself bounded at 60 s).
+const EXCHANGE_BOUND: std::time::Duration = std::time::Duration::from_secs(90);
 
 struct App;
 
@@ -126,8 +130,9 @@ fn send(
     request
         .set_path_with_query(Some(&target.path_with_query))
         .map_err(|()| "bad path")?;
-    let response = wasi_http_blocking::send(request, body.map(str::as_bytes))?;
-    read_response(response)
+    let deadline = Deadline::after(EXCHANGE_BOUND);
+    let response = wasi_http_blocking::send(request, body.map(str::as_bytes), deadline)?;
+    read_response(response, deadline)
 }
 
 fn append(headers: &Fields, name: &str, value: &str) -> Result<(), String> {
@@ -136,14 +141,14 @@ fn append(headers: &Fields, name: &str, value: &str) -> Result<(), String> {
         .map_err(|e| format!("header {name}: {e:?}"))
 }
 
-fn read_response(response: IncomingResponse) -> Result<Response, String> {
+fn read_response(response: IncomingResponse, deadline: Deadline) -> Result<Response, String> {
     let status = response.status();
     let www_authenticate = response
         .headers()
         .get("www-authenticate")
         .first()
         .map(|value| String::from_utf8_lossy(value).into_owned());
-    let body = wasi_http_blocking::read_body(response, MAX_BODY_BYTES)?;
+    let body = wasi_http_blocking::read_body(response, MAX_BODY_BYTES, deadline)?;
     Ok(Response {
         status,
         www_authenticate,

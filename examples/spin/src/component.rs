@@ -14,12 +14,15 @@ wasi_http_blocking::generate!(
 use azure::identity::credential;
 use azure::identity::types::{CredentialError, TokenRequestOptions};
 use exports::wasi::http::incoming_handler::Guest;
+use wasi_http_blocking::Deadline;
 use wasi_http_blocking::wasip2::http::types::{
     Fields, IncomingRequest, Method, OutgoingRequest, ResponseOutparam, Scheme,
 };
 
 /// Key Vault pages its lists well below this; more is not a list worth forwarding.
 const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
+/// One upstream call, body included, ends within this whatever the host's HTTP client does.
+const UPSTREAM_BOUND: std::time::Duration = std::time::Duration::from_secs(30);
 
 struct App;
 
@@ -119,9 +122,10 @@ fn get(url: &str, authorization: &str) -> Result<(u16, Vec<u8>), String> {
     request
         .set_path_with_query(Some(path))
         .map_err(|()| "path")?;
-    let response = wasi_http_blocking::send(request, None)?;
+    let deadline = Deadline::after(UPSTREAM_BOUND);
+    let response = wasi_http_blocking::send(request, None, deadline)?;
     let status = response.status();
-    let body = wasi_http_blocking::read_body(response, MAX_UPSTREAM_BODY)?;
+    let body = wasi_http_blocking::read_body(response, MAX_UPSTREAM_BODY, deadline)?;
     Ok((status, body))
 }
 

@@ -6,17 +6,64 @@
 //! host calls (measured: 7% more instructions a request of the sample app). (The credential is
 //! `no_std` with a size goal; it keeps its own, smaller loop.)
 
+use std::time::Duration;
+use wasip2::clocks::monotonic_clock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     Fields, IncomingBody, IncomingResponse, OutgoingBody, OutgoingRequest, OutgoingResponse,
     ResponseOutparam,
 };
+use wasip2::io::poll::{Pollable, poll};
 use wasip2::io::streams::StreamError;
 
 pub use wasip2;
 
-/// Sends `request`, with `body` when there is one, and waits for the response's head.
-pub fn send(request: OutgoingRequest, body: Option<&[u8]>) -> Result<IncomingResponse, String> {
+/// When an exchange must be over, on the monotonic clock: waits on the host are polled together
+/// with a timer at it, so a host whose HTTP client applies no timeout (wasmtime's puts none on
+/// the TLS handshake) still cannot hold the guest longer.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    at: u64,
+    bound: Duration,
+}
+
+impl Deadline {
+    /// `bound` from now.
+    pub fn after(bound: Duration) -> Deadline {
+        let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+        Deadline {
+            at: monotonic_clock::now().saturating_add(nanos),
+            bound,
+        }
+    }
+
+    /// Waits until `pollable` is ready or the deadline passes; `false` when time ran out. The
+    /// clock is read first, so a host reporting ready with nothing to read cannot keep a loop
+    /// spinning past the deadline.
+    fn ready(&self, pollable: &Pollable) -> bool {
+        if monotonic_clock::now() >= self.at {
+            return false;
+        }
+        let timer = monotonic_clock::subscribe_instant(self.at);
+        poll(&[pollable, &timer]).contains(&0)
+    }
+
+    fn passed(&self, what: &str) -> String {
+        format!(
+            "{what} within {:.1} s; the request was dropped (the host's HTTP client had not ended \
+             it)",
+            self.bound.as_secs_f64()
+        )
+    }
+}
+
+/// Sends `request`, with `body` when there is one, and waits for the response's head until
+/// `deadline`; then the request is dropped and the error says so.
+pub fn send(
+    request: OutgoingRequest,
+    body: Option<&[u8]>,
+    deadline: Deadline,
+) -> Result<IncomingResponse, String> {
     let outgoing_body = match body {
         Some(_) => Some(request.body().map_err(|()| "the request body was taken")?),
         None => None,
@@ -26,7 +73,9 @@ pub fn send(request: OutgoingRequest, body: Option<&[u8]>) -> Result<IncomingRes
     if let (Some(outgoing_body), Some(bytes)) = (outgoing_body, body) {
         write_body(outgoing_body, bytes)?;
     }
-    pending.subscribe().block();
+    if !deadline.ready(&pending.subscribe()) {
+        return Err(deadline.passed("no response came"));
+    }
     pending
         .get()
         .ok_or("the response was not ready after waiting for it")?
@@ -34,26 +83,42 @@ pub fn send(request: OutgoingRequest, body: Option<&[u8]>) -> Result<IncomingRes
         .map_err(|e| format!("the request failed: {e:?}"))
 }
 
-/// The whole body of `response`, refused when it holds more than `max_bytes`.
-pub fn read_body(response: IncomingResponse, max_bytes: usize) -> Result<Vec<u8>, String> {
+/// The whole body of `response`, refused when it holds more than `max_bytes` or has not ended
+/// by `deadline`.
+pub fn read_body(
+    response: IncomingResponse,
+    max_bytes: usize,
+    deadline: Deadline,
+) -> Result<Vec<u8>, String> {
     let incoming = response.consume().map_err(|()| "the body was taken")?;
-    let bytes = read_all(&incoming, max_bytes)?;
+    let bytes = read_all(&incoming, max_bytes, deadline)?;
     // The stream is a child of the body: it was dropped in `read_all`, before the body.
     drop(incoming);
     Ok(bytes)
 }
 
-fn read_all(incoming: &IncomingBody, max_bytes: usize) -> Result<Vec<u8>, String> {
+fn read_all(
+    incoming: &IncomingBody,
+    max_bytes: usize,
+    deadline: Deadline,
+) -> Result<Vec<u8>, String> {
     let stream = incoming
         .stream()
         .map_err(|()| "the body stream was taken")?;
+    let readable = stream.subscribe();
     let mut bytes = Vec::new();
-    // Straight `blocking-read`s, each asking for all that may still come (one byte past the
-    // bound tells a body at the bound from a larger one): `std::io::Read::read_to_end` would
-    // start with small probing reads, a host call each, about 7% more instructions a request.
+    // Reads each asking for all that may still come (one byte past the bound tells a body at
+    // the bound from a larger one): `std::io::Read::read_to_end` would start with small probing
+    // reads, a host call each, about 7% more instructions a request. A read finds what has
+    // arrived; only when nothing has does it wait, up to the deadline.
     loop {
         let wanted = (max_bytes + 1 - bytes.len()) as u64;
-        match stream.blocking_read(wanted) {
+        match stream.read(wanted) {
+            Ok(chunk) if chunk.is_empty() => {
+                if !deadline.ready(&readable) {
+                    return Err(deadline.passed("the body did not end"));
+                }
+            }
             Ok(chunk) => bytes.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(error)) => {

@@ -13,6 +13,7 @@ mod refresh;
 mod retries;
 mod secrets;
 mod soak;
+mod stalls;
 mod token_file;
 mod tokens;
 

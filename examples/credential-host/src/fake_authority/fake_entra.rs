@@ -140,6 +140,9 @@ enum Scripted {
     Respond(FakeResponse),
     /// The connection is refused: the component sees a transport error.
     Refuse,
+    /// Answered as usual, but only after this long, whatever the request's timeouts: a host
+    /// whose HTTP client ignores them.
+    Late(std::time::Duration),
 }
 
 #[derive(Default)]
@@ -166,6 +169,12 @@ impl FakeEntra {
     /// Refuses the next request's connection.
     pub fn enqueue_refusal(&self) {
         self.state().scripted.push_back(Scripted::Refuse);
+    }
+
+    /// Answers the next request as usual, but only after `delay`, ignoring every timeout the
+    /// request sets (wasmtime's default client, for one, puts none on the TLS handshake).
+    pub fn enqueue_late(&self, delay: std::time::Duration) {
+        self.state().scripted.push_back(Scripted::Late(delay));
     }
 
     /// Every access token issued so far.
@@ -200,33 +209,49 @@ impl FakeEntra {
         let fake = self.clone();
         Box::new(async move {
             let recorded = RecordedRequest::read(request, options).await?;
-            match fake.respond(recorded) {
+            let (answer, delay) = fake.respond(recorded);
+            // Dropped with the guest's future-incoming-response: the sleep ends with it.
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            match answer {
                 Some(answer) => Ok(answer.into_sent()),
                 None => Err(wasmtime_wasi_http::Error::ConnectionRefused),
             }
         })
     }
 
-    /// The answer to `request`, or `None` to refuse the connection.
-    fn respond(&self, request: RecordedRequest) -> Option<FakeResponse> {
+    /// The answer to `request` (`None` to refuse the connection), and how long to hold it.
+    fn respond(
+        &self,
+        request: RecordedRequest,
+    ) -> (Option<FakeResponse>, Option<std::time::Duration>) {
         let mut state = self.state();
         state.requests.push(request.clone());
-        match state.scripted.pop_front() {
-            Some(Scripted::Respond(response)) => return Some(response),
-            Some(Scripted::Refuse) => return None,
-            None => {}
+        let delay = match state.scripted.pop_front() {
+            Some(Scripted::Respond(response)) => return (Some(response), None),
+            Some(Scripted::Refuse) => return (None, None),
+            Some(Scripted::Late(delay)) => Some(delay),
+            None => None,
+        };
+        (Some(state.issue(&request)), delay)
+    }
+}
+
+impl State {
+    /// What Entra answers to `request`: its refusal, or a new token.
+    fn issue(&mut self, request: &RecordedRequest) -> FakeResponse {
+        if let Err(problem) = check_like_entra(request) {
+            return problem;
         }
-        if let Err(problem) = check_like_entra(&request) {
-            return Some(problem);
-        }
-        state.issued += 1;
-        Some(FakeResponse::json(
+        self.issued += 1;
+        FakeResponse::json(
             200,
             &format!(
                 r#"{{"token_type":"Bearer","expires_in":{FAKE_EXPIRES_IN},"ext_expires_in":{FAKE_EXPIRES_IN},"access_token":"{}"}}"#,
-                FakeEntra::issued_token(state.issued)
+                FakeEntra::issued_token(self.issued)
             ),
-        ))
+        )
     }
 }
 
