@@ -139,8 +139,13 @@ pub fn exchange(
     }
 }
 
+/// The host's timeouts end this much before the attempt's deadline, so that a host that applies
+/// them reports the failure in its own words before the platform's fallback drops the request.
+const TIMEOUT_GRACE_NANOS: u64 = NANOS_PER_SECOND / 2;
+
 /// The per-request timeouts, shortened so that none outlives the attempt's bound.
 fn timeouts_within(remaining: u64) -> Timeouts {
+    let remaining = remaining.saturating_sub(TIMEOUT_GRACE_NANOS);
     Timeouts {
         connect: CONNECT_TIMEOUT_NANOS.min(remaining),
         first_byte: FIRST_BYTE_TIMEOUT_NANOS.min(remaining),
