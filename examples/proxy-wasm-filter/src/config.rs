@@ -1,5 +1,6 @@
 //! The plugin configuration, as Envoy passes it (the filter's `configuration` string).
 
+use crate::hosts::AllowedHosts;
 use core::time::Duration;
 use redacted::Redacted;
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub authority: String,
     /// The resource whose token the requests get, e.g. `https://vault.azure.net`.
     pub resource: String,
+    /// The hosts whose requests get the token; requests for any other are refused.
+    pub allowed_hosts: AllowedHosts,
     /// The bridge's secret, sent as `X-IDENTITY-HEADER`.
     pub identity_header: Redacted<String>,
     pub path: String,
@@ -48,6 +51,13 @@ impl Config {
         let authority = text("authority", "\"127.0.0.1:8181\", where the bridge listens");
         let resource = text("resource", "\"https://vault.azure.net\"");
         let identity_header = text("identity_header", "the bridge's IDENTITY_HEADER");
+        let allowed_hosts = match AllowedHosts::parse(object.get("allowed_hosts")) {
+            Ok(hosts) => Some(hosts),
+            Err(hosts_problems) => {
+                problems.extend(hosts_problems);
+                None
+            }
+        };
         let path = match object.get("path") {
             None => DEFAULT_PATH.to_owned(),
             Some(path) => match path.as_str() {
@@ -78,18 +88,18 @@ impl Config {
         if !identity_header.bytes().all(|b| b.is_ascii_graphic()) {
             problems.push("\"identity_header\" must be printable ASCII without spaces".into());
         }
-        if problems.is_empty() {
-            Ok(Config {
+        match allowed_hosts {
+            Some(allowed_hosts) if problems.is_empty() => Ok(Config {
                 cluster,
                 authority,
                 resource,
+                allowed_hosts,
                 identity_header: Redacted::new(identity_header),
                 path,
                 timeout,
                 tick,
-            })
-        } else {
-            Err(format!("the filter configuration: {}", problems.join("; ")))
+            }),
+            _ => Err(format!("the filter configuration: {}", problems.join("; "))),
         }
     }
 
@@ -124,7 +134,7 @@ mod tests {
 
     fn full() -> String {
         format!(
-            r#"{{"cluster":"token_bridge","authority":"127.0.0.1:8181","resource":"https://vault.azure.net","identity_header":"{SECRET}"}}"#
+            r#"{{"cluster":"token_bridge","authority":"127.0.0.1:8181","resource":"https://vault.azure.net","identity_header":"{SECRET}","allowed_hosts":["myvault.vault.azure.net"]}}"#
         )
     }
 
@@ -159,6 +169,7 @@ mod tests {
             "is a scope",
             "\"timeout_ms\" must be milliseconds",
             "\"path\" must be a string starting with '/'",
+            "\"allowed_hosts\" is missing",
         ] {
             assert!(error.contains(expected), "{expected}: {error}");
         }

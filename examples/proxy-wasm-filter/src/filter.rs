@@ -1,8 +1,9 @@
 //! The proxy-wasm layer: Envoy's callbacks into the [`Worker`], and the [`Host`] it needs as
 //! proxy-wasm host calls.
 
+use crate::callout::CalloutAnswer;
 use crate::config::Config;
-use crate::worker::{Host, RequestAction, Worker};
+use crate::worker::{Host, RequestAction, RequestHeaders, Worker};
 use core::cell::RefCell;
 use core::time::Duration;
 use proxy_wasm::hostcalls;
@@ -70,21 +71,46 @@ impl Host for ProxyHost {
 
     fn resume_with(&mut self, context_id: u32, authorization: &str) {
         self.for_context(context_id, || {
-            hostcalls::add_map_value(MapType::HttpRequestHeaders, "authorization", authorization)?;
+            set_authorization(authorization)?;
             hostcalls::resume_http_request()
         });
     }
 
     fn refuse(&mut self, context_id: u32, message: &str) {
-        let body = format!("{message}\n");
-        self.for_context(context_id, || {
-            hostcalls::send_http_response(
-                503,
-                vec![("content-type", "text/plain; charset=utf-8")],
-                Some(body.as_bytes()),
-            )
-        });
+        self.for_context(context_id, || answer_locally(503, message));
     }
+
+    fn warn(&mut self, message: &str) {
+        let _ = hostcalls::log(LogLevel::Warn, message);
+    }
+}
+
+/// Replaces, not adds: a request may carry an empty `Authorization`, which the token takes the
+/// place of (two headers would leave the upstream to pick one).
+fn set_authorization(authorization: &str) -> Result<(), Status> {
+    hostcalls::set_map_value(
+        MapType::HttpRequestHeaders,
+        "authorization",
+        Some(authorization),
+    )
+}
+
+/// Answers the current request with `status` and `message` as its body.
+fn answer_locally(status: u32, message: &str) -> Result<(), Status> {
+    let body = format!("{message}\n");
+    hostcalls::send_http_response(
+        status,
+        vec![("content-type", "text/plain; charset=utf-8")],
+        Some(body.as_bytes()),
+    )
+}
+
+/// A request header as bytes: the SDK's text getter traps on a value that is not UTF-8, which
+/// any client may send.
+fn request_header(name: &str) -> Option<Vec<u8>> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
 }
 
 /// The answer of the callout `token_id`, from whichever context made it, to the worker. With no
@@ -97,27 +123,37 @@ fn fetch_answered(
     header_count: usize,
     body_size: usize,
 ) {
-    let (status, body) = if header_count == 0 {
-        (None, Vec::new())
-    } else {
-        let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
+    let mut host = ProxyHost { current_context };
+    if header_count == 0 {
+        worker
+            .borrow_mut()
+            .on_fetch_answer(&mut host, token_id, CalloutAnswer::Reset);
+        return;
+    }
+    let header = |name| {
+        hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, name)
             .ok()
             .flatten()
-            .and_then(|status| core::str::from_utf8(&status).ok()?.parse().ok());
-        let body = hostcalls::get_buffer(
-            proxy_wasm::types::BufferType::HttpCallResponseBody,
-            0,
-            body_size,
-        )
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-        (status, body)
     };
-    let mut host = ProxyHost { current_context };
+    let status =
+        header(":status").and_then(|status| core::str::from_utf8(&status).ok()?.parse().ok());
+    let content_type = header("content-type");
+    let body = hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::HttpCallResponseBody,
+        0,
+        body_size,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let answer = CalloutAnswer::Http {
+        status,
+        content_type: content_type.as_deref(),
+        body: &body,
+    };
     worker
         .borrow_mut()
-        .on_fetch_answer(&mut host, token_id, status, &body);
+        .on_fetch_answer(&mut host, token_id, answer);
 }
 
 impl Context for Root {
@@ -191,27 +227,32 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        // As bytes: the SDK's text getter traps on a value that is not UTF-8, which any client
-        // may send.
-        let has_authorization =
-            hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, "authorization")
-                .is_ok_and(|value| value.is_some());
+        let authority = request_header(":authority");
+        let authorization = request_header("authorization");
+        let request = RequestHeaders {
+            authority: authority.as_deref(),
+            authorization: authorization.as_deref(),
+        };
         let mut host = ProxyHost {
             current_context: self.context_id,
         };
-        let action =
-            self.worker
-                .borrow_mut()
-                .on_request(&mut host, self.context_id, has_authorization);
+        let action = self
+            .worker
+            .borrow_mut()
+            .on_request(&mut host, self.context_id, request);
         match action {
             RequestAction::Continue => Action::Continue,
             RequestAction::Authorize(authorization) => {
-                self.add_http_request_header("authorization", authorization.expose());
+                let _ = set_authorization(authorization.expose());
                 Action::Continue
             }
             RequestAction::Wait => Action::Pause,
             RequestAction::Refuse(message) => {
-                host.refuse(self.context_id, &message);
+                let _ = answer_locally(503, &message);
+                Action::Pause
+            }
+            RequestAction::Forbid(message) => {
+                let _ = answer_locally(403, &message);
                 Action::Pause
             }
         }

@@ -7,11 +7,15 @@
 //! through the VM's shared data.
 //!
 //! What it decides is plain Rust, unit-tested natively: `config` (the plugin configuration),
-//! `token` (the bridge's answer and the shared-data record), `lease` (one fetch in flight for all
-//! workers) and `worker` (each request, tick and callout answer, against a [`worker::Host`]).
-//! `filter` binds that to the proxy-wasm SDK, built for wasm32 only.
+//! `hosts` (the upstream hosts that may get the token), `callout` (whose answer came back: the
+//! bridge's, or Envoy's own when it could not reach the bridge), `token` (the bridge's token and
+//! the shared-data record), `lease` (one fetch in flight for all workers) and `worker` (each
+//! request, tick and callout answer, against a [`worker::Host`]). `filter` binds that to the
+//! proxy-wasm SDK, built for wasm32 only.
 
+pub mod callout;
 pub mod config;
+pub mod hosts;
 pub mod lease;
 pub mod token;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! What one Envoy worker does on each request, tick and callout answer, against a [`Host`] that
 //! the proxy-wasm layer implements (and the tests fake, with several workers sharing one store).
 
+use crate::callout::{Bridge, CalloutAnswer};
 use crate::config::Config;
 use crate::lease;
 use crate::token::SharedToken;
@@ -26,22 +27,34 @@ pub trait Host {
         headers: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<u32, String>;
-    /// Adds `authorization` to the paused request and lets it go on.
+    /// Sets `authorization` on the paused request (replacing an empty one) and lets it go on.
     fn resume_with(&mut self, context_id: u32, authorization: &str);
     /// Answers the paused request with 503 and `message`.
     fn refuse(&mut self, context_id: u32, message: &str);
+    /// Logs `message` as a warning in the proxy's log.
+    fn warn(&mut self, message: &str);
+}
+
+/// What the filter looks at in a request: both as the client sent them, bytes (not always
+/// UTF-8), `None` when absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestHeaders<'a> {
+    pub authority: Option<&'a [u8]>,
+    pub authorization: Option<&'a [u8]>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RequestAction {
     /// It has its own `Authorization`: left as it is.
     Continue,
-    /// Add this `Authorization` value and go on.
+    /// Set `Authorization` to this value (replacing an empty one) and go on.
     Authorize(Redacted<String>),
     /// Paused until a token comes (or the wait ends with a 503).
     Wait,
     /// Answer 503 with this message: the last fetch failed moments ago.
     Refuse(String),
+    /// Answer 403 with this message: the request's host is not in `allowed_hosts`.
+    Forbid(String),
 }
 
 struct Waiter {
@@ -106,13 +119,28 @@ impl Worker {
         2 * self.lease_nanos()
     }
 
+    /// A request for a host not in `allowed_hosts` is refused whatever it carries: a misrouted
+    /// request fails visibly here rather than going on without a token. A request with its own
+    /// `Authorization` keeps it; an empty one (nothing but whitespace) is no credential, and
+    /// gets the token in its place.
     pub fn on_request(
         &mut self,
         host: &mut dyn Host,
         context_id: u32,
-        has_authorization: bool,
+        request: RequestHeaders,
     ) -> RequestAction {
-        if has_authorization {
+        if !self.config.allowed_hosts.allow(request.authority) {
+            return RequestAction::Forbid(format!(
+                "this proxy adds tokens for {} only to requests for the hosts in its \
+                 allowed_hosts, and {} is not one of them",
+                self.config.resource,
+                describe_authority(request.authority)
+            ));
+        }
+        if request
+            .authorization
+            .is_some_and(|value| !value.trim_ascii().is_empty())
+        {
             return RequestAction::Continue;
         }
         let now = host.now_nanos();
@@ -189,15 +217,8 @@ impl Worker {
         }
     }
 
-    /// The bridge's answer to callout `token_id`: `status` is `None` when there was no answer
-    /// (cluster unreachable, timeout).
-    pub fn on_fetch_answer(
-        &mut self,
-        host: &mut dyn Host,
-        token_id: u32,
-        status: Option<u16>,
-        body: &[u8],
-    ) {
+    /// The answer to callout `token_id`: the bridge's, or Envoy's own when it could not get one.
+    pub fn on_fetch_answer(&mut self, host: &mut dyn Host, token_id: u32, answer: CalloutAnswer) {
         if self
             .in_flight
             .as_ref()
@@ -206,14 +227,11 @@ impl Worker {
             self.in_flight = None;
         }
         let now = host.now_nanos();
-        let fetched = match status {
-            Some(200) => SharedToken::from_bridge_answer(body, now / NANOS),
-            Some(status) => Err(bridge_refusal(status, body)),
-            None => Err(format!(
-                "the token bridge did not answer (cluster '{}')",
-                self.config.cluster
-            )),
+        let bridge = Bridge {
+            cluster: &self.config.cluster,
+            timeout: self.config.timeout,
         };
+        let fetched = bridge.token_from(answer, now / NANOS);
         match fetched {
             Ok(token) => {
                 host.shared_set(&self.config.shared_key("token"), &token.encode(), None);
@@ -271,8 +289,14 @@ impl Worker {
 
     /// Holds the lease, and records the failure, for [`RETRY_BACKOFF`]; refuses the waiting
     /// requests unless a token fetched earlier is still good (a refresh failed, not the first
-    /// fetch).
+    /// fetch). Logs one warning: this runs once per failed fetch, and the lease keeps every
+    /// worker from fetching (so from warning again) until the backoff is over.
     fn failed(&mut self, host: &mut dyn Host, now: u64, message: &str) {
+        host.warn(&format!(
+            "no token for {}: {message}; the next fetch is in {} ms at the earliest",
+            self.config.resource,
+            RETRY_BACKOFF.as_millis()
+        ));
         let until = now + nanos(RETRY_BACKOFF);
         host.shared_set(
             &self.config.shared_key("lease"),
@@ -320,14 +344,15 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The bridge's error, from its JSON `message` (which never holds a secret), or its status.
-fn bridge_refusal(status: u16, body: &[u8]) -> String {
-    let said = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|answer| answer["message"].as_str().map(str::to_owned));
-    match said {
-        Some(message) => format!("the token bridge answered {status}: {message}"),
-        None => format!("the token bridge answered {status}"),
+/// The request's `:authority` for a message: quoted when it is a plain printable name, else
+/// only described (it is the client's text, and goes into the answer and maybe logs).
+fn describe_authority(authority: Option<&[u8]>) -> String {
+    match authority {
+        None => "a request without :authority".into(),
+        Some(bytes) if bytes.len() <= 255 && bytes.iter().all(u8::is_ascii_graphic) => {
+            format!("'{}'", String::from_utf8_lossy(bytes))
+        }
+        Some(_) => "an :authority that is not a printable host name".into(),
     }
 }
 

@@ -17,6 +17,26 @@ pub fn request(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> std::io::Result<(u16, Vec<u8>)> {
+    let answer = exchange(address, method, target, headers, timeout)?;
+    Ok((answer.status, answer.body))
+}
+
+/// An HTTP answer: its status, its header fields in order, and its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// [`request`], keeping the answer's header fields too.
+pub fn exchange(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> std::io::Result<Answer> {
     let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
@@ -34,10 +54,22 @@ pub fn request(
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
         .ok_or_else(malformed)?;
-    let status = std::str::from_utf8(&answer[..split])
-        .ok()
-        .and_then(|head| head.split(' ').nth(1))
+    let head = std::str::from_utf8(&answer[..split]).map_err(|_| malformed())?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|status_line| status_line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(malformed)?;
-    Ok((status, answer[split + 4..].to_vec()))
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').ok_or_else(malformed)?;
+            Ok((name.to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect::<std::io::Result<_>>()?;
+    Ok(Answer {
+        status,
+        headers,
+        body: answer[split + 4..].to_vec(),
+    })
 }

@@ -3,7 +3,7 @@
 use crate::abi::{
     deserialize_map, hand_back, read, read_string, serialize_map, write_u32, write_u64,
 };
-use crate::{Callout, Progress, ROOT_CONTEXT, VmState};
+use crate::{Callout, LogLevel, Progress, ROOT_CONTEXT, VmState};
 use std::sync::atomic::Ordering;
 use wasmtime::{Caller, Linker, Result};
 
@@ -45,7 +45,9 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
         "proxy_log",
         |mut host: Host, level: u32, ptr: u32, len: u32| {
             let message = read_string(&mut host, ptr, len)?;
-            host.data_mut().logs.push(format!("{level}: {message}"));
+            let level = LogLevel::from_abi(level)
+                .ok_or_else(|| wasmtime::format_err!("proxy_log with level {level}"))?;
+            host.data_mut().logs.push((level, message));
             Ok(OK)
         },
     )?;
@@ -119,7 +121,7 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
     )?;
     linker.func_wrap(
         "env",
-        "proxy_add_header_map_value",
+        "proxy_replace_header_map_value",
         |mut host: Host, map: u32, key: u32, key_len: u32, value: u32, value_len: u32| {
             let (key, value) = (
                 read_string(&mut host, key, key_len)?,
@@ -128,7 +130,11 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> Result<()> {
             let state = host.data_mut();
             let context = state.effective_context;
             match (map, state.streams.get_mut(&context)) {
+                // As Envoy: every value of the name goes, one takes their place.
                 (HTTP_REQUEST_HEADERS, Some(stream)) => {
+                    stream
+                        .headers
+                        .retain(|(name, _)| !name.eq_ignore_ascii_case(&key));
                     stream.headers.push((key, value));
                     Ok(OK)
                 }

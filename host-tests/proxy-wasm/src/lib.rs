@@ -1,7 +1,9 @@
 //! A minimal proxy-wasm host on wasmtime: just enough of what Envoy does for an HTTP filter to
 //! run the real `proxy_wasm_filter.wasm`: VMs (one per "worker", as Envoy has one per worker
 //! thread) sharing one shared-data store, root and HTTP contexts, request headers, local
-//! responses, HTTP callouts (answered by the test), ticks and a clock the test sets.
+//! responses, HTTP callouts (answered by the test, with Envoy's own answers for a refused
+//! connection, a closed one and a timeout: [`Upstream`]), the log, ticks and a clock the test
+//! sets.
 //!
 //! It is not Envoy: no filter chain, no clusters beyond names, no body or trailers, header values
 //! are text only, local responses and resumes take effect at once (Envoy applies them after the
@@ -10,6 +12,9 @@
 
 mod abi;
 mod calls;
+mod upstream;
+
+pub use upstream::{HttpAnswer, Upstream};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +106,32 @@ impl Stream {
     }
 }
 
+/// proxy-wasm's log levels, as `proxy_log` numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    fn from_abi(level: u32) -> Option<LogLevel> {
+        [
+            LogLevel::Trace,
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Warn,
+            LogLevel::Error,
+            LogLevel::Critical,
+        ]
+        .get(level as usize)
+        .copied()
+    }
+}
+
 /// One VM's host state.
 pub(crate) struct VmState {
     wasi: WasiP1Ctx,
@@ -115,7 +146,7 @@ pub(crate) struct VmState {
     /// The answer being delivered by `proxy_on_http_call_response`: headers and body.
     call_response: Option<(Headers, Vec<u8>)>,
     tick_period_ms: u32,
-    logs: Vec<String>,
+    logs: Vec<(LogLevel, String)>,
 }
 
 impl Envoy {
@@ -187,9 +218,10 @@ impl Envoy {
         let configured =
             worker.call::<(u32, u32), u32>("proxy_on_configure", (ROOT_CONTEXT, size))?;
         if started == 0 || configured == 0 {
+            let logged: Vec<String> = worker.logs().into_iter().map(|(_, line)| line).collect();
             return Err(wasmtime::format_err!(
                 "the filter refused its configuration: {}",
-                worker.logs().join("; ")
+                logged.join("; ")
             ));
         }
         Ok(worker)
@@ -267,15 +299,15 @@ impl Worker {
         std::mem::take(&mut self.store.data_mut().callouts)
     }
 
-    /// Delivers the answer to `callout`, to the plugin's root context as Envoy does. `None` is a
-    /// callout reset without an answer: no headers, and no header map to read. (Envoy reports a
-    /// timeout or a refused connection as an answer, 504 or 503.)
-    pub fn answer(&mut self, callout: &Callout, answer: Option<(u16, &[u8])>) -> Result<()> {
-        let (header_count, body_size) = match answer {
-            Some((status, body)) => {
-                let headers = vec![(":status".to_owned(), status.to_string())];
-                self.store.data_mut().call_response = Some((headers, body.to_vec()));
-                (1, body.len() as u32)
+    /// Delivers what became of `callout` at its cluster, to the plugin's root context, as Envoy
+    /// does: an answer with its headers, Envoy's own answer for a refused or closed connection
+    /// and a timeout, or (a reset mid-answer) no headers, and no header map to read.
+    pub fn answer(&mut self, callout: &Callout, upstream: &Upstream) -> Result<()> {
+        let (header_count, body_size) = match upstream.delivered() {
+            Some((headers, body)) => {
+                let counts = (headers.len() as u32, body.len() as u32);
+                self.store.data_mut().call_response = Some((headers, body));
+                counts
             }
             None => (0, 0),
         };
@@ -297,7 +329,8 @@ impl Worker {
         Duration::from_millis(self.store.data().tick_period_ms.into())
     }
 
-    pub fn logs(&self) -> Vec<String> {
+    /// What the filter logged, in order.
+    pub fn logs(&self) -> Vec<(LogLevel, String)> {
         self.store.data().logs.clone()
     }
 }

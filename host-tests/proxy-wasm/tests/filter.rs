@@ -1,76 +1,11 @@
 //! The Envoy filter as built for Envoy (wasm32-wasip1), run by the minimal proxy-wasm host, its
 //! callouts answered by the real token bridge (with its fake Entra) or by the test.
 
-use proxy_wasm_host::{Callout, Envoy, FILTER, Progress, Worker};
-use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use token_bridge_host::client::request;
-use token_bridge_host::demo::FakeBridge;
+mod common;
 
-const SECRET: &str = "9f2c41d7e8b05a63c1f4";
-const CLUSTER: &str = "token_bridge";
-const VAULT_REQUEST: [(&str, &str); 3] = [
-    (":method", "GET"),
-    (":authority", "myvault.vault.azure.net"),
-    (":path", "/secrets?api-version=7.5"),
-];
-
-fn start_bridge() -> FakeBridge {
-    FakeBridge::start(SECRET, "https://vault.azure.net").unwrap()
-}
-
-fn plugin_config(authority: &str, secret: &str) -> String {
-    format!(
-        r#"{{"cluster":"{CLUSTER}","authority":"{authority}","resource":"https://vault.azure.net","identity_header":"{secret}"}}"#
-    )
-}
-
-/// Envoy with the filter compiled, its clock at the real time (the bridge's tokens are real-time).
-fn envoy() -> Envoy {
-    let envoy = Envoy::load(FILTER, &[CLUSTER]).unwrap();
-    envoy.set_now(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    );
-    envoy
-}
-
-/// What Envoy's cluster would do with the callout: send it to the bridge.
-fn forward(callout: &Callout, bridge: SocketAddr) -> (u16, Vec<u8>) {
-    assert_eq!(callout.cluster, CLUSTER);
-    // The pseudo-headers make the request line and `host`; the rest go as they are.
-    let headers: Vec<(&str, &str)> = callout
-        .headers
-        .iter()
-        .filter(|(name, _)| !name.starts_with(':'))
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    request(
-        bridge,
-        callout.header(":method").unwrap(),
-        callout.header(":path").unwrap(),
-        &headers,
-        Duration::from_secs(30),
-    )
-    .unwrap()
-}
-
-fn answer_from_bridge(worker: &mut Worker, bridge: &FakeBridge) {
-    for callout in worker.take_callouts() {
-        let (status, body) = forward(&callout, bridge.running.address());
-        worker.answer(&callout, Some((status, &body))).unwrap();
-    }
-}
-
-fn bridge_answer(envoy: &Envoy, token: &str, lifetime: u64) -> Vec<u8> {
-    format!(
-        r#"{{"access_token":"{token}","expires_on":"{}","resource":"https://vault.azure.net","token_type":"Bearer"}}"#,
-        envoy.now() + lifetime
-    )
-    .into_bytes()
-}
+use common::*;
+use proxy_wasm_host::{Progress, Upstream};
+use std::time::Duration;
 
 #[test]
 fn requests_get_the_bridges_token_and_only_the_first_waits_for_it() {
@@ -92,8 +27,9 @@ fn requests_get_the_bridges_token_and_only_the_first_waits_for_it() {
     );
     assert_eq!(callout.header("x-identity-header"), Some(SECRET));
     assert_eq!(callout.timeout_ms, 5000);
-    let (status, body) = forward(callout, bridge.running.address());
-    worker.answer(callout, Some((status, &body))).unwrap();
+    worker
+        .answer(callout, &forward(callout, bridge.running.address()))
+        .unwrap();
 
     let token = format!("Bearer {}", bridge.entra.issued_tokens()[0]);
     assert_eq!(worker.stream(first).progress, Progress::Continued);
@@ -124,9 +60,7 @@ fn requests_get_the_bridges_token_and_only_the_first_waits_for_it() {
     );
     assert_eq!(bridge.running.requests_served(), 1);
     assert_eq!(bridge.running.entra_calls(), 1);
-    for log in worker.logs() {
-        assert!(!log.contains(SECRET) && !log.contains(&token), "{log}");
-    }
+    assert!(worker.logs().is_empty(), "{:?}", worker.logs());
 }
 
 #[test]
@@ -175,8 +109,8 @@ fn workers_share_one_fetch_and_one_refresh_when_the_bridge_says() {
         second.stream(during).header("authorization"),
         [token.as_str()]
     );
-    let fresh = bridge_answer(&envoy, "refreshed-token", 3600);
-    first.answer(&refreshes[0], Some((200, &fresh))).unwrap();
+    let fresh = bridge_token(&envoy, "refreshed-token", 3600);
+    first.answer(&refreshes[0], &fresh).unwrap();
     let after = second.request(&VAULT_REQUEST).unwrap();
     assert_eq!(
         second.stream(after).header("authorization"),
@@ -215,6 +149,14 @@ fn a_wrong_secret_gets_the_bridges_refusal_as_a_503_without_the_secret() {
     ));
     assert!(worker.take_callouts().is_empty());
     assert_eq!(bridge.running.entra_calls(), 0);
+    let warnings = warnings(&worker);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .contains("the token bridge answered 401: the X-IDENTITY-HEADER header does not match"),
+        "{warnings:?}"
+    );
+    assert!(!warnings[0].contains(wrong), "{warnings:?}");
 }
 
 #[test]
@@ -225,17 +167,17 @@ fn callouts_that_fail_or_cannot_start_end_the_wait_with_a_503() {
         .unwrap();
     let request = worker.request(&VAULT_REQUEST).unwrap();
     let callout = worker.take_callouts().pop().unwrap();
-    worker.answer(&callout, None).unwrap();
+    worker.answer(&callout, &Upstream::ResetMidAnswer).unwrap();
     assert_eq!(
         worker.stream(request).progress,
         Progress::Answered {
             status: 503,
-            body: "the token bridge did not answer (cluster 'token_bridge')\n".into()
+            body: "the token bridge at cluster 'token_bridge' broke off its answer (the connection was reset)\n".into()
         }
     );
 
-    let unknown = r#"{"cluster":"no_such_cluster","authority":"127.0.0.1:8181","resource":"https://vault.azure.net","identity_header":"9f2c41d7e8b05a63c1f4"}"#;
-    let mut worker = envoy.worker(unknown).unwrap();
+    let unknown = plugin_config("127.0.0.1:8181", SECRET).replace(CLUSTER, "no_such_cluster");
+    let mut worker = envoy.worker(&unknown).unwrap();
     let request = worker.request(&VAULT_REQUEST).unwrap();
     assert_eq!(
         worker.stream(request).progress,
@@ -258,8 +200,8 @@ fn a_request_that_goes_away_before_the_answer_leaves_the_next_fetch_to_a_tick() 
     assert_eq!(lost.asked_by, gone);
     worker.end(gone).unwrap();
     // Envoy still delivers the answer; the SDK drops it, its context being gone.
-    let late = bridge_answer(&envoy, "lost-token", 3600);
-    worker.answer(&lost, Some((200, &late))).unwrap();
+    let late = bridge_token(&envoy, "lost-token", 3600);
+    worker.answer(&lost, &late).unwrap();
     assert_eq!(worker.stream(waiting).progress, Progress::Paused);
     // The lost callout's lease runs out (its timeout and a second), then a tick asks again.
     worker.tick().unwrap();
@@ -271,8 +213,8 @@ fn a_request_that_goes_away_before_the_answer_leaves_the_next_fetch_to_a_tick() 
         .pop()
         .expect("a callout from the tick");
     assert_eq!(callout.asked_by, 1, "the plugin's root context");
-    let answer = bridge_answer(&envoy, "tok-2", 3600);
-    worker.answer(&callout, Some((200, &answer))).unwrap();
+    let answer = bridge_token(&envoy, "tok-2", 3600);
+    worker.answer(&callout, &answer).unwrap();
     assert_eq!(worker.stream(waiting).progress, Progress::Continued);
     assert_eq!(
         worker.stream(waiting).header("authorization"),
@@ -284,7 +226,7 @@ fn a_request_that_goes_away_before_the_answer_leaves_the_next_fetch_to_a_tick() 
 fn a_bad_configuration_is_refused_with_every_problem_named_and_no_secret() {
     let envoy = envoy();
     let error = envoy
-        .worker(r#"{"resource":"https://vault.azure.net/.default","identity_header":"has a space 9f2c41d7"}"#)
+        .worker(r#"{"resource":"https://vault.azure.net/.default","identity_header":"has a space 9f2c41d7","allowed_hosts":["https://myvault.vault.azure.net"]}"#)
         .err()
         .unwrap()
         .to_string();
@@ -293,6 +235,7 @@ fn a_bad_configuration_is_refused_with_every_problem_named_and_no_secret() {
         "\"authority\" is missing",
         "is a scope",
         "printable ASCII",
+        "\"allowed_hosts\" entry 'https://myvault.vault.azure.net' is not a host name: give the name alone",
     ] {
         assert!(error.contains(expected), "{expected}: {error}");
     }
