@@ -18,9 +18,11 @@ use wasip2::io::streams::StreamError;
 
 pub use wasip2;
 
-/// When an exchange must be over, on the monotonic clock: waits on the host are polled together
-/// with a timer at it, so a host whose HTTP client applies no timeout (wasmtime's puts none on
-/// the TLS handshake) still cannot hold the guest longer.
+/// When an exchange must be over, on the monotonic clock: the wait for the response and each
+/// wait for body bytes are polled together with a timer at it, so a host whose HTTP client
+/// applies no timeout (wasmtime's puts none on the TLS handshake) still cannot hold the guest
+/// longer. (Writing a request body still uses `blocking-write-and-flush`: the guests send a few
+/// hundred bytes at most, which wasmtime buffers whatever the connection does.)
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline {
     at: u64,
