@@ -20,12 +20,15 @@ pub fn claims_to_send(
         None => Object::new(),
         Some(text) => match json::parse(text.as_bytes()) {
             Ok(Value::Object(object)) => object,
-            _ => {
-                return Err(CredentialError::InvalidArgument(
+            parsed => {
+                let problem = match parsed {
+                    Err(error) => error.to_string(),
+                    Ok(_) => "not an object".into(),
+                };
+                return Err(CredentialError::InvalidArgument(format!(
                     "claims must be a JSON object, e.g. the decoded claims of a \
-                     WWW-Authenticate challenge: {\"access_token\":{...}}"
-                        .into(),
-                ));
+                     WWW-Authenticate challenge: {{\"access_token\":{{...}}}} ({problem})"
+                )));
             }
         },
     };
@@ -108,6 +111,20 @@ mod tests {
         assert_eq!(
             parsed(claims_to_send(Some(claims), true).unwrap()),
             json!({"access_token":{"xms_cc":{"values":["CP1"]}}})
+        );
+    }
+
+    #[test]
+    fn claims_with_a_number_no_f64_holds_are_invalid() {
+        // Found by the claims fuzz target: serde_json, and so likely Entra, refuses the number.
+        let claims = r#"{"k":3166666666666666666666666666.66E6666}"#;
+        assert_eq!(
+            claims_to_send(Some(claims), true),
+            Err(CredentialError::InvalidArgument(
+                "claims must be a JSON object, e.g. the decoded claims of a WWW-Authenticate \
+                 challenge: {\"access_token\":{...}} (number out of range at byte 5)"
+                    .into()
+            ))
         );
     }
 

@@ -261,6 +261,12 @@ impl Reader<'_> {
         }
         // Only ASCII digits and signs were consumed.
         let text = core::str::from_utf8(&self.bytes[start..self.at]).unwrap_or_default();
+        if beyond_f64(text) {
+            return Err(SyntaxError {
+                offset: start,
+                problem: "number out of range",
+            });
+        }
         Ok(Value::Number(text.to_owned()))
     }
 
@@ -351,6 +357,75 @@ impl Reader<'_> {
         self.at += 4;
         Ok(code)
     }
+}
+
+/// Whether `text`, a number the reader accepted, is too large for an f64 (it rounds to infinity).
+/// serde_json refuses such numbers, and so may Entra, so the reader refuses them too; numbers
+/// too small for an f64 read as 0 there, and pass. Decided on the digits: float parsing would
+/// cost the component more than this.
+fn beyond_f64(text: &str) -> bool {
+    let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((text, ""));
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let integer = integer.trim_start_matches('-');
+    let digits = integer.bytes().chain(fraction.bytes());
+    let leading_zeros = digits.clone().take_while(|&digit| digit == b'0').count();
+    let mut significant = digits.skip(leading_zeros).peekable();
+    if significant.peek().is_none() {
+        return false; // zero, whatever the exponent
+    }
+    // Capped far beyond any document's length, so that the sum below cannot overflow.
+    let exponent_size = exponent
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0, |size: i64, digit| {
+            (size * 10 + i64::from(digit - b'0')).min(1 << 40)
+        });
+    let exponent = if exponent.starts_with('-') {
+        -exponent_size
+    } else {
+        exponent_size
+    };
+    // The number is 0.d…​ × 10^magnitude, d its first significant digit.
+    let magnitude = integer.len() as i64 - leading_zeros as i64 + exponent;
+    if magnitude != F64_OVERFLOW_DIGITS as i64 {
+        return magnitude > F64_OVERFLOW_DIGITS as i64;
+    }
+    let mut threshold = f64_overflow_threshold().into_iter();
+    for digit in significant {
+        match threshold.next() {
+            Some(limit) if digit - b'0' == limit => {}
+            Some(limit) => return digit - b'0' > limit,
+            None => return true,
+        }
+    }
+    // All digits so far equal the threshold's: beyond only if they were all of it (a tie).
+    threshold.next().is_none()
+}
+
+/// The number of decimal digits of [`f64_overflow_threshold`].
+const F64_OVERFLOW_DIGITS: usize = 309;
+
+/// 2^1024 − 2^970, most significant digit first: halfway between f64::MAX and 2^1024, the least
+/// number that rounds to infinity (a tie rounds to the even 2^1024). Computed, as (2^54 − 1)
+/// doubled 970 times, rather than written out; only numbers of its magnitude need it.
+fn f64_overflow_threshold() -> [u8; F64_OVERFLOW_DIGITS] {
+    // Least significant digit first while doubling.
+    let mut digits = [0u8; F64_OVERFLOW_DIGITS];
+    let mut seed = (1u64 << 54) - 1;
+    for digit in &mut digits {
+        *digit = (seed % 10) as u8;
+        seed /= 10;
+    }
+    for _ in 0..970 {
+        let mut carry = 0;
+        for digit in &mut digits {
+            let doubled = *digit * 2 + carry;
+            *digit = doubled % 10;
+            carry = doubled / 10;
+        }
+    }
+    digits.reverse();
+    digits
 }
 
 /// Writes compact JSON; strings escaped as RFC 8259 requires.
@@ -528,6 +603,70 @@ mod tests {
             r#"["quote\" backslash\\ newline\n bell\u0007 é 😀",-1.5e3,false,null,{}]"#
         );
         assert_eq!(parsed(&written), value);
+    }
+
+    /// 2^1024 − 2^970, the least number that rounds to infinity as an f64.
+    const LEAST_BEYOND_F64: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+    #[test]
+    fn numbers_are_refused_exactly_when_an_f64_cannot_hold_them() {
+        let least = LEAST_BEYOND_F64;
+        let just_below = format!("{}1", &least[..308]);
+        for number in [
+            "0",
+            "-0",
+            "1e308",
+            "1.7976931348623157e308",
+            "-1.7976931348623157e308",
+            "1.7976931348623158e308",
+            "1.7976931348623159e308",
+            "1.8e308",
+            "1e309",
+            "-1e309",
+            "10e308",
+            "0.1e310",
+            "0.01e310",
+            "0.0001797693134862315e312",
+            "17976931348623157e292",
+            "179769313486231580000e288",
+            "2e308",
+            "0e999999",
+            "0.000e99999999999999999999",
+            "-0.0E+99999999999999999999",
+            "1e-99999999999999999999",
+            "1e-400",
+            "1e99999999999999999999",
+            "3166666666666666666666666666.66E6666",
+            least,
+            &format!("-{least}"),
+            &just_below,
+            &format!("{least}.000"),
+            &format!("{least}e-1"),
+            &format!("{just_below}.99999999999999999999"),
+            &format!("{least}0e-1"),
+            &format!("0.{least}e309"),
+            &format!("0.000{least}E+312"),
+            &format!("{}.{}e1", &least[..308], &least[308..]),
+            &format!("0.{just_below}9e309"),
+        ] {
+            let an_f64_holds_it = number.parse::<f64>().unwrap().is_finite();
+            match parse(number.as_bytes()) {
+                Ok(value) => {
+                    assert!(an_f64_holds_it, "{number} accepted");
+                    assert_eq!(value, Value::Number(number.to_owned()));
+                }
+                Err(error) => {
+                    assert!(!an_f64_holds_it, "{number} refused: {error}");
+                    assert_eq!(error.problem, "number out of range");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_out_of_range_is_reported_where_it_starts() {
+        let error = parse(br#"{"k": [1, -2e400]}"#).unwrap_err();
+        assert_eq!(error.to_string(), "number out of range at byte 10");
     }
 
     #[test]
