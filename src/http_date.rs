@@ -28,7 +28,10 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     let month = month_number(month)?;
     let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if clock.next().is_some() || hour > 23 || minute > 59 || second > 60 || year < 1970 {
+    // Years have four digits in every form (RFC 850's two are widened above); a longer one would
+    // overflow the count of seconds.
+    let year_fits = (1970..=9999).contains(&year);
+    if clock.next().is_some() || hour > 23 || minute > 59 || second > 60 || !year_fits {
         return None;
     }
     let days = days_from_civil(year, month, day);
@@ -46,7 +49,7 @@ fn month_number(name: &str) -> Option<u64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), for years
-/// from 1970 on.
+/// 1970 to 9999.
 fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year / 400;
@@ -80,6 +83,51 @@ mod tests {
             Some(1_795_876_496)
         );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+    }
+
+    #[test]
+    fn every_field_is_accepted_up_to_its_bound_and_rejected_past_it() {
+        let at = |day: &str, year: &str, time: &str| {
+            parse_http_date(&format!("Sun, {day} Dec {year} {time} GMT"))
+        };
+        assert_eq!(at("01", "1970", "00:00:00"), Some(28_857_600));
+        assert_eq!(at("31", "1970", "23:59:60"), Some(31_536_000));
+        assert_eq!(at("31", "9999", "23:59:59"), Some(253_402_300_799));
+        for (day, year, time) in [
+            ("00", "1970", "00:00:00"),
+            ("32", "1970", "00:00:00"),
+            ("01", "1969", "00:00:00"),
+            ("01", "10000", "00:00:00"),
+            ("01", "1970", "24:00:00"),
+            ("01", "1970", "00:60:00"),
+            ("01", "1970", "00:00:61"),
+            ("01", "1970", "00:00:00:00"),
+        ] {
+            assert_eq!(at(day, year, time), None, "{day} {year} {time}");
+        }
+    }
+
+    #[test]
+    fn a_huge_year_is_rejected_rather_than_overflowing() {
+        // Found by fuzzing Retry-After: the seconds of such a year overflowed a u64.
+        for text in [
+            "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sunday, 06-Nov-99999999999999 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 99999999999999",
+        ] {
+            assert_eq!(parse_http_date(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn two_digit_years_pick_the_century_from_70() {
+        let rfc_850 =
+            |year: &str| parse_http_date(&format!("Thursday, 01-Jan-{year} 00:00:00 GMT"));
+        assert_eq!(rfc_850("70"), Some(0));
+        assert_eq!(rfc_850("69"), Some(3_124_224_000));
+        assert_eq!(rfc_850("99"), Some(915_148_800));
+        // Three digits are not a two-digit year, and before 1970.
+        assert_eq!(rfc_850("100"), None);
     }
 
     #[test]
