@@ -120,6 +120,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_error_text_starts_with_its_kind() {
+        let failure = AuthenticationFailure {
+            message: "Entra said no".into(),
+            status: Some(400),
+            ..Default::default()
+        };
+        for (error, text) in [
+            (
+                CredentialError::Unavailable("no token file".into()),
+                "unavailable: no token file",
+            ),
+            (
+                CredentialError::AuthenticationFailed(Box::new(failure)),
+                "authentication failed: Entra said no",
+            ),
+            (
+                CredentialError::InvalidArgument("no scopes".into()),
+                "invalid argument: no scopes",
+            ),
+        ] {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
     fn redact_replaces_every_occurrence_of_every_secret() {
         let text = "echo: assertion=eyJhbGc.abc token=tok123 again eyJhbGc.abc";
         assert_eq!(
@@ -137,6 +162,13 @@ mod tests {
             "echo access_token=*** and eyJ0.only-one-dot"
         );
         assert_eq!(redact("keyJunk.a.b", &[]), "keyJunk.a.b");
+    }
+
+    #[test]
+    fn unknown_jwts_with_dashes_and_underscores_are_redacted_whole() {
+        // base64url has `-` and `_`; a token a server echoes must not leave a tail in the text.
+        let text = "echo eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhLWJfYyJ9.sig-na_ture end";
+        assert_eq!(redact(text, &[]), "echo *** end");
     }
 
     #[test]

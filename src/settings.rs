@@ -469,6 +469,27 @@ mod tests {
         assert!(settings.multitenant_disabled);
     }
 
+    #[test]
+    fn disable_multitenantauth_counts_only_one_true_or_yes_as_set() {
+        let multitenant_disabled = |value: &str| {
+            let variables = [
+                (AZURE_TENANT_ID, "t"),
+                (AZURE_CLIENT_ID, "c"),
+                (AZURE_FEDERATED_TOKEN_FILE, "/f"),
+                (AZURE_IDENTITY_DISABLE_MULTITENANTAUTH, value),
+            ];
+            Settings::resolve(&WorkloadIdentityOptions::default(), env_of(&variables))
+                .unwrap()
+                .multitenant_disabled
+        };
+        for set in ["1", "true", " YES "] {
+            assert!(multitenant_disabled(set), "{set:?}");
+        }
+        for unset in ["false", "0", "no", "", "on"] {
+            assert!(!multitenant_disabled(unset), "{unset:?}");
+        }
+    }
+
     /// Settings for tenant "home" that allow `allowed` besides.
     fn settings_allowing(allowed: &[&str], multitenant_disabled: bool) -> Settings {
         Settings {

@@ -207,6 +207,66 @@ mod tests {
     }
 
     #[test]
+    fn half_life_refresh_starts_at_two_hour_tokens() {
+        let refresh_on = |expires_in: u64| {
+            parse(
+                200,
+                &format!(r#"{{"expires_in":{expires_in},"access_token":"tok"}}"#),
+            )
+            .unwrap()
+            .refresh_on
+        };
+        assert_eq!(refresh_on(7_199), None);
+        assert_eq!(refresh_on(7_200), Some(1_000 + 3_600));
+    }
+
+    #[test]
+    fn an_empty_access_token_is_refused() {
+        let failure = failure_of(parse(200, r#"{"access_token":"","expires_in":3600}"#));
+        assert_eq!(failure.status, Some(200));
+        assert_eq!(
+            failure.message,
+            format!(
+                "{URL} answered HTTP 200 with an unusable token response: it has no access_token"
+            )
+        );
+    }
+
+    #[test]
+    fn a_token_in_an_answer_that_is_not_2xx_is_refused() {
+        for status in [199, 300, 400, 500] {
+            let failure = failure_of(parse(status, r#"{"access_token":"tok","expires_in":3600}"#));
+            assert_eq!(failure.status, Some(status));
+            assert_eq!(
+                failure.message,
+                format!(
+                    "Microsoft Entra ID refused the token request to {URL} (HTTP {status}, no \
+                     error code): no error description"
+                )
+            );
+        }
+        assert!(parse(299, r#"{"access_token":"tok","expires_in":3600}"#).is_ok());
+    }
+
+    #[test]
+    fn a_2xx_answer_with_an_error_keeps_its_details() {
+        let failure = failure_of(parse(
+            200,
+            r#"{"access_token":"tok","expires_in":3600,"error":"invalid_grant","error_description":"AADSTS50013: bad","error_codes":[50013]}"#,
+        ));
+        assert_eq!(failure.status, Some(200));
+        assert_eq!(failure.error.as_deref(), Some("invalid_grant"));
+        assert_eq!(failure.error_codes, vec![50013]);
+        assert!(
+            failure
+                .message
+                .starts_with(&format!("Microsoft Entra ID refused the token request to {URL} (HTTP 200, invalid_grant): AADSTS50013: bad")),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
     fn success_without_access_token_or_expiry_fails() {
         let failure = failure_of(parse(200, r#"{"expires_in":3600}"#));
         assert!(
