@@ -174,6 +174,8 @@ mod tests {
         assert_eq!(Heap::class(17, 1), Some(5));
         assert_eq!(Heap::class(1600, 1), Some(11));
         assert_eq!(Heap::class(3, 64), Some(6));
+        assert_eq!(Heap::class(1 << 31, 1), Some(31));
+        assert_eq!(Heap::class((1 << 31) + 1, 1), None);
         assert_eq!(Heap::class(usize::MAX, 1), None);
     }
 
@@ -188,7 +190,14 @@ mod tests {
             let align = [1, 2, 4, 8, 16, 32, 64][n % 7];
             let block = heap.allocate(*size, align);
             assert!(!block.is_null());
-            assert_eq!(block as usize % align, 0, "size {size} align {align}");
+            // Aligned to its class's size up to 64 KiB, so that a freed block serves any
+            // alignment a later request of its class may ask.
+            let class_size = size.max(&16).next_power_of_two();
+            assert_eq!(
+                block as usize % class_size.min(PAGE),
+                0,
+                "size {size} align {align}"
+            );
             // SAFETY: a fresh block of `size` bytes.
             unsafe { ptr::write_bytes(block, n as u8, *size) };
             blocks.push((block as usize, *size, n as u8));
@@ -234,6 +243,28 @@ mod tests {
         let strict = heap.allocate(32, 64);
         assert_eq!(strict as usize % 64, 0);
         assert_ne!(strict, unaligned);
+    }
+
+    #[test]
+    fn a_free_block_aligned_to_64_kib_only_is_not_handed_to_a_128_kib_alignment() {
+        let mut heap = Heap::new(arena_grow);
+        let size = 2 * PAGE;
+        // Blocks of 128 KiB are placed at 64 KiB boundaries; the one wanted is 64 KiB past a
+        // multiple of 256 KiB, which a check of the 128 KiB bit alone would take as aligned.
+        // Each try moves the next block by 192 KiB, so four tries reach every residue.
+        let odd = (0..4)
+            .map(|_| {
+                let block = heap.allocate(size, 1);
+                heap.allocate(PAGE, 1);
+                block
+            })
+            .find(|&block| block as usize % (4 * PAGE) == PAGE)
+            .expect("a block 64 KiB past a multiple of 256 KiB");
+        // SAFETY: a block from this heap with this layout.
+        unsafe { heap.release(odd, size, 1) };
+        let strict = heap.allocate(size, size);
+        assert_eq!(strict as usize % size, 0);
+        assert_ne!(strict, odd);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! component. Strict RFC 8259, as serde_json is (the `json` fuzz target compares the two).
 
 use crate::prelude::*;
+use core::cmp::Ordering;
 use core::fmt;
 
 /// Deeper nesting is refused instead of recursing further (serde_json's limit too).
@@ -387,15 +388,19 @@ fn beyond_f64(text: &str) -> bool {
     };
     // The number is 0.d…​ × 10^magnitude, d its first significant digit.
     let magnitude = integer.len() as i64 - leading_zeros as i64 + exponent;
-    if magnitude != F64_OVERFLOW_DIGITS as i64 {
-        return magnitude > F64_OVERFLOW_DIGITS as i64;
+    match magnitude.cmp(&(F64_OVERFLOW_DIGITS as i64)) {
+        Ordering::Less => return false,
+        Ordering::Greater => return true,
+        Ordering::Equal => {}
     }
     let mut threshold = f64_overflow_threshold().into_iter();
     for digit in significant {
-        match threshold.next() {
-            Some(limit) if digit - b'0' == limit => {}
-            Some(limit) => return digit - b'0' > limit,
-            None => return true,
+        let Some(limit) = threshold.next() else {
+            return true;
+        };
+        match (digit - b'0').cmp(&limit) {
+            Ordering::Equal => {}
+            order => return order == Ordering::Greater,
         }
     }
     // All digits so far equal the threshold's: beyond only if they were all of it (a tie).
