@@ -474,9 +474,7 @@ fn write_string(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
         let escaped = match c {
             '"' => "\\\"",
             '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
+            // Every other character JSON requires escaped, as `\u00XX`: one form for all.
             c if (c as u32) < 0x20 => "",
             _ => continue,
         };
@@ -586,11 +584,36 @@ mod tests {
     }
 
     #[test]
+    fn each_refusal_names_its_problem_and_where() {
+        for (bad, problem, offset) in [
+            ("[1 2]", "expected ',' or ']'", 3),
+            ("{\"a\" 1}", "expected ':'", 5),
+            ("\"\\ud800\\u0041\"", "lone surrogate in a \\u escape", 13),
+            ("\"\\udc00\"", "lone surrogate in a \\u escape", 7),
+            ("\"\\u12x4\"", "invalid \\u escape", 3),
+            ("\"\\u12\"", "unterminated \\u escape", 3),
+            ("\"abc", "unterminated string", 4),
+            ("[1,", "unexpected end of input", 3),
+        ] {
+            assert_eq!(
+                parse(bad.as_bytes()),
+                Err(SyntaxError { offset, problem }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn nesting_is_bounded() {
         let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let serde_accepts = |n| serde_json::from_str::<serde_json::Value>(&deep(n)).is_ok();
         assert!(parse(deep(127).as_bytes()).is_ok());
-        let error = parse(deep(100_000).as_bytes()).unwrap_err();
-        assert_eq!(error.problem, "nested too deeply");
+        assert!(serde_accepts(127));
+        for n in [128, 100_000] {
+            let error = parse(deep(n).as_bytes()).unwrap_err();
+            assert_eq!(error.problem, "nested too deeply");
+            assert!(!serde_accepts(n));
+        }
     }
 
     #[test]
@@ -605,7 +628,7 @@ mod tests {
         let written = value.to_string();
         assert_eq!(
             written,
-            r#"["quote\" backslash\\ newline\n bell\u0007 é 😀",-1.5e3,false,null,{}]"#
+            r#"["quote\" backslash\\ newline\u000a bell\u0007 é 😀",-1.5e3,false,null,{}]"#
         );
         assert_eq!(parsed(&written), value);
     }

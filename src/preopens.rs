@@ -17,7 +17,8 @@ pub struct Located {
 /// Finds the preopen, among `preopens` (their names as the host gave them), that holds `path`.
 /// An absolute path matches absolute names (`/` matches every one); a relative path matches
 /// relative names (`.` matches every one). Matching is by whole components, so `/var/run` does
-/// not hold `/var/running`.
+/// not hold `/var/running`. Of two names that match equally (one directory name granted twice),
+/// the first granted wins.
 pub fn locate<'a>(path: &str, preopens: impl IntoIterator<Item = &'a str>) -> Option<Located> {
     let absolute = path.starts_with('/');
     let wanted: Vec<&str> = components(path).collect();
@@ -81,6 +82,12 @@ mod tests {
             located(1, "azure/tokens/azure-identity-token")
         );
         assert_eq!(locate("/etc/x", preopens), located(0, "etc/x"));
+    }
+
+    #[test]
+    fn of_two_equal_names_the_first_granted_wins() {
+        let preopens = ["/var/run", "/tmp", "/var/run/"];
+        assert_eq!(locate("/var/run/token", preopens), located(0, "token"));
     }
 
     #[test]

@@ -226,8 +226,14 @@ mod tests {
 
     #[test]
     fn oversized_or_binary_file_is_unavailable() {
-        let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES + 10]));
+        let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES + 1]));
         assert!(unavailable(read_assertion(&mut platform, "/t")).contains("larger than 64 KiB"));
+        let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES]));
+        assert_eq!(
+            read_assertion(&mut platform, "/t").map(|assertion| assertion.len()),
+            Ok(64 * 1024),
+            "a file of exactly 64 KiB is read"
+        );
         let mut platform = platform_with(Ok(vec![0xff, 0xfe]));
         assert!(unavailable(read_assertion(&mut platform, "/t")).contains("not UTF-8"));
     }

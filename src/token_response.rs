@@ -281,12 +281,34 @@ mod tests {
             failure.message
         );
         assert!(!failure.message.contains("tok\""), "{}", failure.message);
-        let failure = failure_of(parse(200, r#"{"access_token":"tok","expires_in":-5}"#));
-        assert!(
-            failure.message.contains("expires_in"),
-            "{}",
-            failure.message
-        );
+        for (expires_in, shown) in [("-5", "-5"), ("1.5", "1.5"), (r#"" soon ""#, r#"" soon ""#)] {
+            let failure = failure_of(parse(
+                200,
+                &format!(r#"{{"access_token":"tok","expires_in":{expires_in}}}"#),
+            ));
+            assert!(
+                failure.message.ends_with(&format!(
+                    "unusable token response: expires_in is {shown}, not a whole number of seconds"
+                )),
+                "{}",
+                failure.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_type_is_kept_unless_missing_or_empty() {
+        let token_type = |field: &str| {
+            parse(
+                200,
+                &format!(r#"{{"access_token":"tok","expires_in":3600{field}}}"#),
+            )
+            .unwrap()
+            .token_type
+        };
+        assert_eq!(token_type(r#","token_type":"pop""#), "pop");
+        assert_eq!(token_type(r#","token_type":"""#), "Bearer");
+        assert_eq!(token_type(""), "Bearer");
     }
 
     #[test]
