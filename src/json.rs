@@ -251,23 +251,34 @@ impl Reader<'_> {
                 return Err(self.error("expected digits after '.'"));
             }
         }
+        let mantissa_end = self.at;
+        let mut exponent = 0;
         if matches!(self.peek(), Some(b'e' | b'E')) {
             self.at += 1;
+            let negative = self.peek() == Some(b'-');
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.at += 1;
             }
+            let digits_start = self.at;
             if self.digits() == 0 {
                 return Err(self.error("expected exponent digits"));
             }
+            for &digit in &self.bytes[digits_start..self.at] {
+                // Capped far beyond any document's length, so that no sum with it overflows.
+                exponent = (exponent * 10 + i64::from(digit - b'0')).min(1 << 40);
+            }
+            if negative {
+                exponent = -exponent;
+            }
         }
-        // Only ASCII digits and signs were consumed.
-        let text = core::str::from_utf8(&self.bytes[start..self.at]).unwrap_or_default();
-        if beyond_f64(text) {
+        if beyond_f64(&self.bytes[start..mantissa_end], exponent) {
             return Err(SyntaxError {
                 offset: start,
                 problem: "number out of range",
             });
         }
+        // Only ASCII digits and signs were consumed.
+        let text = core::str::from_utf8(&self.bytes[start..self.at]).unwrap_or_default();
         Ok(Value::Number(text.to_owned()))
     }
 
@@ -360,41 +371,28 @@ impl Reader<'_> {
     }
 }
 
-/// Whether `text`, a number the reader accepted, is too large for an f64 (it rounds to infinity).
-/// serde_json refuses such numbers, and so may Entra, so the reader refuses them too; numbers
-/// too small for an f64 read as 0 there, and pass. Decided on the digits: float parsing would
-/// cost the component more than this.
-fn beyond_f64(text: &str) -> bool {
-    let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((text, ""));
-    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let integer = integer.trim_start_matches('-');
-    let digits = integer.bytes().chain(fraction.bytes());
-    let leading_zeros = digits.clone().take_while(|&digit| digit == b'0').count();
-    let mut significant = digits.skip(leading_zeros).peekable();
-    if significant.peek().is_none() {
-        return false; // zero, whatever the exponent
-    }
-    // Capped far beyond any document's length, so that the sum below cannot overflow.
-    let exponent_size = exponent
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .fold(0, |size: i64, digit| {
-            (size * 10 + i64::from(digit - b'0')).min(1 << 40)
-        });
-    let exponent = if exponent.starts_with('-') {
-        -exponent_size
-    } else {
-        exponent_size
+/// Whether a number the reader accepted, `mantissa × 10^exponent` (the mantissa as written, e.g.
+/// `-12.5`), is too large for an f64: it rounds to infinity. serde_json refuses such numbers, and
+/// so may Entra, so the reader refuses them too; numbers too small for an f64 read as 0 there,
+/// and pass. Decided on the digits: float parsing would cost the component more than this.
+fn beyond_f64(mantissa: &[u8], exponent: i64) -> bool {
+    // The first significant digit ('-' and '.' sort below '0'); none for zero.
+    let Some(first) = mantissa.iter().position(|&b| b > b'0') else {
+        return false;
     };
+    let point = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
     // The number is 0.d…​ × 10^magnitude, d its first significant digit.
-    let magnitude = integer.len() as i64 - leading_zeros as i64 + exponent;
+    let magnitude = point as i64 - first as i64 + i64::from(first > point) + exponent;
     match magnitude.cmp(&(F64_OVERFLOW_DIGITS as i64)) {
         Ordering::Less => return false,
         Ordering::Greater => return true,
         Ordering::Equal => {}
     }
     let mut threshold = f64_overflow_threshold().into_iter();
-    for digit in significant {
+    for &digit in mantissa[first..].iter().filter(|&&b| b != b'.') {
         let Some(limit) = threshold.next() else {
             return true;
         };
