@@ -21,9 +21,10 @@ pub fn claims_to_send(
         Some(text) => match json::parse(text.as_bytes()) {
             Ok(Value::Object(object)) => object,
             parsed => {
+                // The problem alone: its byte offset would cost the component more.
                 let problem = match parsed {
-                    Err(error) => error.to_string(),
-                    Ok(_) => "not an object".into(),
+                    Err(error) => error.problem,
+                    Ok(_) => "not an object",
                 };
                 return Err(CredentialError::InvalidArgument(format!(
                     "claims must be a JSON object, e.g. the decoded claims of a \
@@ -122,7 +123,7 @@ mod tests {
             claims_to_send(Some(claims), true),
             Err(CredentialError::InvalidArgument(
                 "claims must be a JSON object, e.g. the decoded claims of a WWW-Authenticate \
-                 challenge: {\"access_token\":{...}} (number out of range at byte 5)"
+                 challenge: {\"access_token\":{...}} (number out of range)"
                     .into()
             ))
         );

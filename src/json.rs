@@ -391,45 +391,26 @@ fn beyond_f64(mantissa: &[u8], exponent: i64) -> bool {
         Ordering::Greater => return true,
         Ordering::Equal => {}
     }
-    let mut threshold = f64_overflow_threshold().into_iter();
-    for &digit in mantissa[first..].iter().filter(|&&b| b != b'.') {
-        let Some(limit) = threshold.next() else {
-            return true;
-        };
-        match (digit - b'0').cmp(&limit) {
-            Ordering::Equal => {}
-            order => return order == Ordering::Greater,
+    // The number's integer part, from its first 309 significant digits, in 32-bit limbs (10^309
+    // < 2^1056)...
+    let mut digits = mantissa[first..].iter().filter(|&&b| b != b'.');
+    let mut limbs = [0u32; 33];
+    for _ in 0..F64_OVERFLOW_DIGITS {
+        let mut carry = digits.next().map_or(0, |digit| u64::from(digit - b'0'));
+        for limb in &mut limbs {
+            let product = u64::from(*limb) * 10 + carry;
+            *limb = product as u32;
+            carry = product >> 32;
         }
     }
-    // All digits so far equal the threshold's: beyond only if they were all of it (a tie).
-    threshold.next().is_none()
+    // ...against 2^1024 − 2^970 = (2^54 − 1) × 2^970, halfway between f64::MAX and 2^1024: the
+    // least number that rounds to infinity (a tie rounds to the even 2^1024). Bits from 970 on:
+    let top = u64::from(limbs[30] >> 10) | u64::from(limbs[31]) << 22 | u64::from(limbs[32]) << 54;
+    top >= (1 << 54) - 1
 }
 
-/// The number of decimal digits of [`f64_overflow_threshold`].
+/// The number of decimal digits of the numbers that may round to infinity as an f64.
 const F64_OVERFLOW_DIGITS: usize = 309;
-
-/// 2^1024 − 2^970, most significant digit first: halfway between f64::MAX and 2^1024, the least
-/// number that rounds to infinity (a tie rounds to the even 2^1024). Computed, as (2^54 − 1)
-/// doubled 970 times, rather than written out; only numbers of its magnitude need it.
-fn f64_overflow_threshold() -> [u8; F64_OVERFLOW_DIGITS] {
-    // Least significant digit first while doubling.
-    let mut digits = [0u8; F64_OVERFLOW_DIGITS];
-    let mut seed = (1u64 << 54) - 1;
-    for digit in &mut digits {
-        *digit = (seed % 10) as u8;
-        seed /= 10;
-    }
-    for _ in 0..970 {
-        let mut carry = 0;
-        for digit in &mut digits {
-            let doubled = *digit * 2 + carry;
-            *digit = doubled % 10;
-            carry = doubled / 10;
-        }
-    }
-    digits.reverse();
-    digits
-}
 
 /// Writes compact JSON; strings escaped as RFC 8259 requires.
 impl fmt::Display for Value {
