@@ -327,6 +327,19 @@ mod tests {
         assert!(get(&mut credential, &mut platform).is_err());
     }
 
+    #[test]
+    fn a_token_is_not_served_from_its_expiry_second_on() {
+        let mut platform = ScriptedPlatform::new();
+        platform.answer(200, &[], r#"{"expires_in":400,"access_token":"short"}"#);
+        let mut credential = credential();
+        get(&mut credential, &mut platform).unwrap();
+        platform.advance_seconds(395);
+        // The refresh's 5 s attempt fails just as the token expires.
+        platform.send_nanos = 45 * SECOND;
+        assert!(get(&mut credential, &mut platform).is_err());
+        assert_eq!(platform.wall(), platform.wall_at_start + 400);
+    }
+
     const SECOND: u64 = 1_000_000_000;
 
     #[test]

@@ -415,4 +415,50 @@ mod tests {
             "https://10.0.0.1:8443/p/tenant/oauth2/v2.0/token"
         );
     }
+    #[test]
+    fn an_attempt_asks_for_10_30_30_s_timeouts_and_is_dropped_at_45_s() {
+        let mut platform = ScriptedPlatform::new();
+        run(&mut platform).unwrap();
+        let request = &platform.requests[0];
+        let timeouts = Timeouts {
+            connect: 10 * SECOND,
+            first_byte: 30 * SECOND,
+            between_bytes: 30 * SECOND,
+        };
+        assert_eq!(request.timeouts, timeouts);
+        assert_eq!(request.deadline, 45 * SECOND);
+    }
+
+    #[test]
+    fn the_assertion_re_read_is_not_one_of_the_three_retries() {
+        let mut platform = ScriptedPlatform::new();
+        let expired = r#"{"error":"invalid_client","error_codes":[700024]}"#;
+        platform.answer(400, &[], expired);
+        for _ in 0..10 {
+            platform.answer(500, &[("retry-after", "0")], r#"{"error":"server_error"}"#);
+        }
+        assert_eq!(failure(run(&mut platform)).status, Some(500));
+        assert_eq!(platform.requests.len(), 5);
+    }
+
+    #[test]
+    fn a_transport_failure_says_where_what_and_which_request() {
+        let mut platform = ScriptedPlatform::new();
+        for _ in 0..4 {
+            platform.fail_transport("connection refused");
+        }
+        let failure = failure(run(&mut platform));
+        assert_eq!(failure.status, None);
+        let request_id = uuid_v4([3; 16]);
+        assert!(
+            failure.message.starts_with(&format!(
+                "the token request to https://login.microsoftonline.com/tenant/oauth2/v2.0/token \
+                 failed in transit: connection refused. Check that the host lets the component \
+                 make outgoing HTTPS requests (wasi:http) and can reach the authority host \
+                 (x-ms-client-request-id {request_id})"
+            )),
+            "{}",
+            failure.message
+        );
+    }
 }
