@@ -384,7 +384,8 @@ fn beyond_f64(mantissa: &[u8], exponent: i64) -> bool {
         .iter()
         .position(|&b| b == b'.')
         .unwrap_or(mantissa.len());
-    // The number is 0.d…​ × 10^magnitude, d its first significant digit.
+    // The number is 0.d…​ × 10^magnitude, d its first significant digit. (`first` is never
+    // `point`, so `>=` would do as well as `>`: a mutant no test can catch.)
     let magnitude = point as i64 - first as i64 + i64::from(first > point) + exponent;
     match magnitude.cmp(&(F64_OVERFLOW_DIGITS as i64)) {
         Ordering::Less => return false,
@@ -404,9 +405,9 @@ fn beyond_f64(mantissa: &[u8], exponent: i64) -> bool {
         }
     }
     // ...against 2^1024 − 2^970 = (2^54 − 1) × 2^970, halfway between f64::MAX and 2^1024: the
-    // least number that rounds to infinity (a tie rounds to the even 2^1024). Bits from 970 on:
-    let top = u64::from(limbs[30] >> 10) | u64::from(limbs[31]) << 22 | u64::from(limbs[32]) << 54;
-    top >= (1 << 54) - 1
+    // least number that rounds to infinity (a tie rounds to the even 2^1024). A number reaches
+    // it when it is 2^1024 or more, or when its bits 970 to 1023 are all set.
+    limbs[32] > 0 || (limbs[31] == u32::MAX && limbs[30] >> 10 == u32::MAX >> 10)
 }
 
 /// The number of decimal digits of the numbers that may round to infinity as an f64.
