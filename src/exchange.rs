@@ -430,6 +430,30 @@ mod tests {
     }
 
     #[test]
+    fn the_hosts_timeouts_end_half_a_second_before_the_attempts_deadline() {
+        let mut platform = ScriptedPlatform::new();
+        let scopes = vec!["https://vault.azure.net/.default".to_string()];
+        let query = TokenQuery {
+            tenant_id: "tenant",
+            scopes: &scopes,
+            claims: None,
+            known_tokens: &[],
+            valid_token_in_hand: true,
+        };
+        let mut token_file = TokenFile::new("/tokens/token".into());
+        exchange(&settings(), &mut token_file, &query, &mut platform).unwrap();
+        let request = &platform.requests[0];
+        assert_eq!(request.deadline, 5 * SECOND);
+        let within = 5 * SECOND - SECOND / 2;
+        let timeouts = Timeouts {
+            connect: within,
+            first_byte: within,
+            between_bytes: within,
+        };
+        assert_eq!(request.timeouts, timeouts);
+    }
+
+    #[test]
     fn the_assertion_re_read_is_not_one_of_the_three_retries() {
         let mut platform = ScriptedPlatform::new();
         let expired = r#"{"error":"invalid_client","error_codes":[700024]}"#;
