@@ -2,7 +2,7 @@
 //! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
 //! a fake Microsoft Entra ID in-process.
 
-use crate::{Authority, BridgeConfig, RunningBridge};
+use crate::{Authority, BridgeConfig, Limits, RunningBridge};
 use azure_workload_identity::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
@@ -37,6 +37,7 @@ pub fn fake_authority_config(
         preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
         authority: Authority::Fake(fake.clone()),
         log: false,
+        limits: Limits::default(),
     };
     Ok((config, tokens))
 }
@@ -53,14 +54,20 @@ impl FakeBridge {
     /// Serves tokens for `resources` (as `TOKEN_BRIDGE_RESOURCES` lists them) to callers that
     /// send `secret`.
     pub fn start(secret: &str, resources: &str) -> Result<FakeBridge, String> {
+        FakeBridge::start_with(secret, resources, Limits::default())
+    }
+
+    /// [`start`](Self::start), within `limits`.
+    pub fn start_with(secret: &str, resources: &str, limits: Limits) -> Result<FakeBridge, String> {
         let entra = FakeEntra::new();
         let env = vec![
             (IDENTITY_HEADER.to_owned(), secret.to_owned()),
             (TOKEN_BRIDGE_RESOURCES.to_owned(), resources.to_owned()),
         ];
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let (config, tokens) = fake_authority_config(loopback, env, &entra)
+        let (mut config, tokens) = fake_authority_config(loopback, env, &entra)
             .map_err(|error| format!("writing the demo token file: {error}"))?;
+        config.limits = limits;
         Ok(FakeBridge {
             running: RunningBridge::start(config)?,
             entra,

@@ -12,10 +12,18 @@
 #![allow(clippy::result_large_err)]
 
 pub mod client;
+mod connections;
 #[cfg(feature = "fake-authority")]
 pub mod demo;
+// The attacks of the tests and of `attack-bridge`, beside the fake authority they run against.
+#[cfg(feature = "fake-authority")]
+pub mod floods;
+mod limits;
+mod request;
 mod server;
+mod watchdog;
 mod worker;
 
 pub use credential_host::Authority;
+pub use limits::Limits;
 pub use server::{BridgeConfig, RunningBridge};
