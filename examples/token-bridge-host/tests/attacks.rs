@@ -101,8 +101,10 @@ fn a_flood_of_wrong_secrets_never_makes_a_client_wait_or_be_refused() {
 /// bridge runs as its command does, so that its memory is its own.
 #[test]
 fn unfinished_large_headers_are_cut_and_the_bridge_stays_small() {
-    let (mut bridge, _log, _, address) =
+    let (bridge, _log, _, address) =
         common::start_command(&["--quiet"], &[("IDENTITY_HEADER", SECRET)]);
+    let bridge = KilledOnDrop(bridge);
+    let pid = bridge.0.id();
     assert_eq!(get(address, VAULT_PATH, SECRET).0, 200);
     let large = "a".repeat(17 * 1024);
     let (status, _) = request(address, "GET", VAULT_PATH, &[("x-large", &large)]);
@@ -116,28 +118,36 @@ fn unfinished_large_headers_are_cut_and_the_bridge_stays_small() {
         .collect();
     assert_eq!(request(address, "GET", VAULT_PATH, &many).0, 431);
 
-    floods::reset_peak_memory(bridge.id()).unwrap();
-    let (before, _) = floods::memory_kib(bridge.id()).unwrap();
+    floods::reset_peak_memory(pid).unwrap();
+    let (before, _) = floods::memory_kib(pid).unwrap();
     let connections = 300;
     let flood = floods::large_headers(address, connections, 256 * 1024);
     wait_until("the flood sent", Duration::from_secs(20), || {
         flood.report().connections >= connections as u64
     });
     let got = ask_legitimately(address, 10, Duration::from_secs(5));
-    let (_, peak) = floods::memory_kib(bridge.id()).unwrap();
+    let (_, peak) = floods::memory_kib(pid).unwrap();
     let report = flood.stop();
-    bridge.kill().unwrap();
-    let _ = bridge.wait();
-    assert_all_answered(&got, 10);
-    // Every one was cut at the bound, long before its 256 KiB.
-    assert_eq!(report.refused, connections as u64, "{report:?}");
+    drop(bridge);
     // 300 × 16 KiB is 4.7 MiB; unbounded, 300 × 256 KiB would be 75 MiB.
     let grown = peak.saturating_sub(before);
-    eprintln!("VmRSS before: {before} KiB; VmHWM since: {peak} KiB; {report:?}");
     assert!(
         grown < 24 * 1024,
         "the bridge grew by {grown} KiB (from {before} KiB to a peak of {peak} KiB)"
     );
+    assert_all_answered(&got, 10);
+    // Every one was cut at the bound, long before its 256 KiB.
+    assert_eq!(report.refused, connections as u64, "{report:?}");
+}
+
+/// A child process killed when dropped, so that a failing test leaves no bridge behind.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// hyper counts the header-read timeout from the end of the previous answer, so it is also how
