@@ -8,7 +8,9 @@ use azure_workload_identity::{
 };
 use credential_host::fake_authority::{FakeEntra, TokenDirectory};
 use credential_host::{AKS_TOKEN_DIR, AKS_TOKEN_FILE};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 
 pub use credential_host::fake_authority::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
@@ -78,4 +80,53 @@ impl FakeBridge {
     pub fn address(&self) -> SocketAddr {
         self.running.address()
     }
+}
+
+/// A `token-bridge` command serving with the fake authority on a free loopback port.
+pub struct StartedCommand {
+    pub child: Child,
+    /// Its stderr, after the first line.
+    pub log: BufReader<ChildStderr>,
+    /// The line it printed on starting, which names the address.
+    pub first_line: String,
+    pub address: SocketAddr,
+}
+
+/// Starts `command` (a `token-bridge`) with `--fake-authority --listen 127.0.0.1:0`, `args`, the
+/// secret `secret` and the resources `resources`, and nothing else of this process's bridge
+/// settings; returns once it names its address.
+pub fn start_command(
+    mut command: Command,
+    args: &[&str],
+    secret: &str,
+    resources: &str,
+) -> std::io::Result<StartedCommand> {
+    command
+        .args(["--fake-authority", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env(IDENTITY_HEADER, secret)
+        .env(TOKEN_BRIDGE_RESOURCES, resources)
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    let mut log = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut first_line = String::new();
+    log.read_line(&mut first_line)?;
+    let address = first_line
+        .split("serving on ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|address| address.parse().ok());
+    let Some(address) = address else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other(format!(
+            "token-bridge did not start: {first_line:?}"
+        )));
+    };
+    Ok(StartedCommand {
+        child,
+        log,
+        first_line,
+        address,
+    })
 }

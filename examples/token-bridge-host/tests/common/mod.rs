@@ -4,9 +4,9 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use token_bridge_host::demo::FakeBridge;
 
@@ -57,27 +57,23 @@ pub fn start_command(args: &[&str], env: &[(&str, &str)]) -> Started {
 
 /// [`start_command`] for `command`, a `token-bridge` wherever it is.
 pub fn start_command_in(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Started {
-    command
-        .args(["--fake-authority", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("IDENTITY_HEADER")
-        .env("TOKEN_BRIDGE_RESOURCES", VAULT)
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
+    // The secret goes where the demo's command puts it; an empty one is no secret.
+    let mut secret = "";
+    for &(name, value) in env {
+        match name {
+            "IDENTITY_HEADER" => secret = value,
+            _ => {
+                command.env(name, value);
+            }
+        }
     }
-    let mut bridge = command.spawn().unwrap();
-    let mut log = BufReader::new(bridge.stderr.take().unwrap());
-    let mut first = String::new();
-    log.read_line(&mut first).unwrap();
-    let address = first
-        .split("serving on ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .parse()
-        .unwrap();
-    (bridge, log, first, address)
+    let started = token_bridge_host::demo::start_command(command, args, secret, VAULT).unwrap();
+    (
+        started.child,
+        started.log,
+        started.first_line,
+        started.address,
+    )
 }
 
 pub fn terminate(mut bridge: std::process::Child) -> std::process::ExitStatus {
