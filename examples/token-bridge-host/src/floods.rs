@@ -24,6 +24,8 @@ pub struct FloodReport {
     pub connections: u64,
     /// Requests answered, whatever the status.
     pub answered: u64,
+    /// Of those, the answers 503: the bridge had no room for the request.
+    pub unavailable: u64,
     /// Steps refused: a connection the bridge closed, or that it did not answer within 2 s, or
     /// that could not be opened.
     pub refused: u64,
@@ -34,12 +36,20 @@ pub struct FloodReport {
 struct Counts {
     connections: AtomicU64,
     answered: AtomicU64,
+    unavailable: AtomicU64,
     refused: AtomicU64,
 }
 
 impl Counts {
     fn count(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn answered(&self, status: u16) {
+        Counts::count(&self.answered);
+        if status == 503 {
+            Counts::count(&self.unavailable);
+        }
     }
 }
 
@@ -76,6 +86,7 @@ impl Flood {
         FloodReport {
             connections: self.counts.connections.load(Ordering::Relaxed),
             answered: self.counts.answered.load(Ordering::Relaxed),
+            unavailable: self.counts.unavailable.load(Ordering::Relaxed),
             refused: self.counts.refused.load(Ordering::Relaxed),
         }
     }
@@ -117,7 +128,7 @@ pub fn idle_keep_alive(address: SocketAddr, connections: usize, every: Duration)
                 reopen(slot, address, counts);
                 if let Some(connection) = slot {
                     match connection.send("GET", HEALTH_PATH, &[]) {
-                        Ok(_) => Counts::count(&counts.answered),
+                        Ok(answer) => counts.answered(answer.status),
                         Err(_) => {
                             Counts::count(&counts.refused);
                             *slot = None;
@@ -164,7 +175,7 @@ pub fn wrong_secret(
             for slot in &mut open {
                 if let Some(connection) = slot {
                     match connection.read_answer() {
-                        Ok(_) => Counts::count(&counts.answered),
+                        Ok(answer) => counts.answered(answer.status),
                         Err(_) => {
                             Counts::count(&counts.refused);
                             *slot = None;
