@@ -26,9 +26,10 @@ impl Default for Limits {
             // wait for the worker (QUEUE_LENGTH), and small enough that all of them with full
             // header buffers stay within the pod's memory limit (README, "Limits").
             max_connections: 512,
-            // A client on loopback sends its headers in one write; an SDK's pool reconnects for
-            // nothing after an idle close.
-            header_read_timeout: Duration::from_secs(5),
+            // A client on loopback sends its headers in one write. As an idle timeout it is
+            // longer than the 5 s after which Node's default agent drops idle sockets, so that
+            // such a client closes first rather than reuse a connection the bridge is closing.
+            header_read_timeout: Duration::from_secs(10),
             // The credential bounds a get-token at 60 s, so a worker past 70 s is waiting on
             // something that will not return.
             stuck_after: Duration::from_secs(70),

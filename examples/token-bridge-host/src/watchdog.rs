@@ -80,10 +80,10 @@ impl Health {
                 503,
                 "worker_stuck",
                 &format!(
-                    "the bridge's worker has been on one request for {} s (more than {} s): \
-                     Microsoft Entra ID, or the way to it, does not answer; token requests are \
-                     refused until it does",
-                    for_.as_secs(),
+                    "the bridge's worker has been on one request for {:.1} s, longer than the \
+                     {} s one may take: Microsoft Entra ID, or the way to it, does not answer; \
+                     token requests are refused until it does",
+                    for_.as_secs_f64(),
                     stuck_after.as_secs()
                 ),
             ))),

@@ -39,7 +39,7 @@ fn main() {
         &bridge,
         "1,000 connections asking with a wrong secret",
         17,
-        |address| (floods::wrong_secret(address, TOKEN_PATH, 1000, 10), 5000),
+        |address| (floods::wrong_secret(address, TOKEN_PATH, 1000, 20), 5000),
     );
     attack(
         &bridge,
