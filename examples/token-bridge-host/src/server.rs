@@ -36,6 +36,8 @@ pub struct BridgeConfig {
     pub authority: Authority,
     /// Write a line to stderr for each request (method, path, status, time; never a header).
     pub log: bool,
+    /// What callers may take (connections, time, memory), and how long the worker may spend on
+    /// one request before it is reported stuck.
     pub limits: Limits,
 }
 
