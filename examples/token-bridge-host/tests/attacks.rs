@@ -183,7 +183,8 @@ fn idle_and_silent_connections_are_closed_after_the_header_read_timeout() {
 }
 
 /// An authority that accepts connections and never speaks TLS: the credential's request waits
-/// in the TLS handshake, which no timeout of wasmtime's covers, and so does the worker.
+/// in the TLS handshake, which no timeout of wasmtime's covers, until the credential's own 60 s
+/// deadline; and the worker with it.
 struct SilentAuthority {
     address: SocketAddr,
     held: Arc<Mutex<Vec<TcpStream>>>,
@@ -242,7 +243,8 @@ impl Drop for SilentAuthority {
 /// The issue: such an authority kept the only worker stuck for 10+ minutes, every client got 504
 /// after 120 s and then 503 "busy", while `/healthz` and `--probe` said OK. Now the watchdog
 /// reports the stuck worker, the requests waiting for it are answered 503 at once, and requests
-/// that need no worker are answered as ever.
+/// that need no worker are answered as ever. Its bound here (2 s, not 70 s) makes the credential's
+/// 60 s wait stand for one that never ends.
 #[test]
 fn a_worker_stuck_on_a_silent_authority_fails_health_and_nobody_waits_for_it() {
     let mut authority = SilentAuthority::start();
