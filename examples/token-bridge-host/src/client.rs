@@ -1,7 +1,8 @@
 //! The smallest HTTP/1.1 client for a server on this machine: one request on a connection of its
-//! own. The `--probe` command, the benchmark and the tests ask the bridge with it.
+//! own, or several on a kept-alive one. The `--probe` command, the benchmark, the floods and the
+//! tests ask the bridge with it.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ pub fn request(
     Ok((answer.status, answer.body))
 }
 
-/// An HTTP answer: its status, its header fields in order, and its body.
+/// An HTTP answer: its status, its header fields in order (names in lower case), and its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
@@ -37,39 +38,110 @@ pub fn exchange(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> std::io::Result<Answer> {
-    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut head =
-        format!("{method} {target} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    let mut answer = Vec::new();
-    stream.take(MAX_ANSWER).read_to_end(&mut answer)?;
-    let malformed = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer");
-    let split = answer
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .ok_or_else(malformed)?;
-    let head = std::str::from_utf8(&answer[..split]).map_err(|_| malformed())?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|status_line| status_line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(malformed)?;
-    let headers = lines
-        .map(|line| {
-            let (name, value) = line.split_once(':').ok_or_else(malformed)?;
-            Ok((name.to_ascii_lowercase(), value.trim().to_owned()))
+    let mut connection = Connection::open(address, timeout)?;
+    connection.send_head(method, target, headers, true)?;
+    connection.read_answer()
+}
+
+/// A connection kept alive between requests.
+pub struct Connection {
+    address: SocketAddr,
+    stream: BufReader<TcpStream>,
+}
+
+impl Connection {
+    /// Connects; every later read and write is bounded by `timeout`.
+    pub fn open(address: SocketAddr, timeout: Duration) -> std::io::Result<Connection> {
+        let stream = TcpStream::connect_timeout(&address, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        Ok(Connection {
+            address,
+            stream: BufReader::new(stream),
         })
-        .collect::<std::io::Result<_>>()?;
-    Ok(Answer {
-        status,
-        headers,
-        body: answer[split + 4..].to_vec(),
-    })
+    }
+
+    /// Sends a request and reads its answer, leaving the connection open for the next.
+    pub fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<Answer> {
+        self.send_head(method, target, headers, false)?;
+        self.read_answer()
+    }
+
+    /// Writes a request without a body; with `close`, asks the server to close after answering.
+    pub fn send_head(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        close: bool,
+    ) -> std::io::Result<()> {
+        let mut head = format!("{method} {target} HTTP/1.1\r\nhost: {}\r\n", self.address);
+        if close {
+            head.push_str("connection: close\r\n");
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        self.stream.get_mut().write_all(head.as_bytes())
+    }
+
+    /// Reads one answer: its status, its header fields, and the body its `content-length`
+    /// announces (or, without one, everything until the server closes).
+    pub fn read_answer(&mut self) -> std::io::Result<Answer> {
+        let malformed =
+            || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer");
+        let mut line = String::new();
+        let mut lines = (&mut self.stream).take(MAX_ANSWER);
+        lines.read_line(&mut line)?;
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(malformed)?;
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            if lines.read_line(&mut line)? == 0 {
+                return Err(malformed());
+            }
+            let field = line.trim_end_matches(['\r', '\n']);
+            if field.is_empty() {
+                break;
+            }
+            let (name, value) = field.split_once(':').ok_or_else(malformed)?;
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let length = headers
+            .iter()
+            .find(|(name, _)| name == "content-length")
+            .map(|(_, value)| value.parse::<u64>().map_err(|_| malformed()))
+            .transpose()?;
+        let mut body = Vec::new();
+        match length {
+            Some(length) if length <= MAX_ANSWER => {
+                body.resize(length as usize, 0);
+                self.stream.read_exact(&mut body)?;
+            }
+            Some(_) => return Err(malformed()),
+            None => {
+                (&mut self.stream).take(MAX_ANSWER).read_to_end(&mut body)?;
+            }
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The connection itself, e.g. to write what no well-formed request holds.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        self.stream.get_mut()
+    }
 }

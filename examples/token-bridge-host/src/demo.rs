@@ -2,13 +2,15 @@
 //! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
 //! a fake Microsoft Entra ID in-process.
 
-use crate::{Authority, BridgeConfig, RunningBridge};
+use crate::{Authority, BridgeConfig, Limits, RunningBridge};
 use azure_workload_identity::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
 use credential_host::fake_authority::{FakeEntra, TokenDirectory};
 use credential_host::{AKS_TOKEN_DIR, AKS_TOKEN_FILE};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 
 pub use credential_host::fake_authority::{DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT};
@@ -37,6 +39,7 @@ pub fn fake_authority_config(
         preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
         authority: Authority::Fake(fake.clone()),
         log: false,
+        limits: Limits::default(),
     };
     Ok((config, tokens))
 }
@@ -53,14 +56,20 @@ impl FakeBridge {
     /// Serves tokens for `resources` (as `TOKEN_BRIDGE_RESOURCES` lists them) to callers that
     /// send `secret`.
     pub fn start(secret: &str, resources: &str) -> Result<FakeBridge, String> {
+        FakeBridge::start_with(secret, resources, Limits::default())
+    }
+
+    /// [`start`](Self::start), within `limits`.
+    pub fn start_with(secret: &str, resources: &str, limits: Limits) -> Result<FakeBridge, String> {
         let entra = FakeEntra::new();
         let env = vec![
             (IDENTITY_HEADER.to_owned(), secret.to_owned()),
             (TOKEN_BRIDGE_RESOURCES.to_owned(), resources.to_owned()),
         ];
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let (config, tokens) = fake_authority_config(loopback, env, &entra)
+        let (mut config, tokens) = fake_authority_config(loopback, env, &entra)
             .map_err(|error| format!("writing the demo token file: {error}"))?;
+        config.limits = limits;
         Ok(FakeBridge {
             running: RunningBridge::start(config)?,
             entra,
@@ -71,4 +80,53 @@ impl FakeBridge {
     pub fn address(&self) -> SocketAddr {
         self.running.address()
     }
+}
+
+/// A `token-bridge` command serving with the fake authority on a free loopback port.
+pub struct StartedCommand {
+    pub child: Child,
+    /// Its stderr, after the first line.
+    pub log: BufReader<ChildStderr>,
+    /// The line it printed on starting, which names the address.
+    pub first_line: String,
+    pub address: SocketAddr,
+}
+
+/// Starts `command` (a `token-bridge`) with `--fake-authority --listen 127.0.0.1:0`, `args`, the
+/// secret `secret` and the resources `resources`, and nothing else of this process's bridge
+/// settings; returns once it names its address.
+pub fn start_command(
+    mut command: Command,
+    args: &[&str],
+    secret: &str,
+    resources: &str,
+) -> std::io::Result<StartedCommand> {
+    command
+        .args(["--fake-authority", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env(IDENTITY_HEADER, secret)
+        .env(TOKEN_BRIDGE_RESOURCES, resources)
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    let mut log = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut first_line = String::new();
+    log.read_line(&mut first_line)?;
+    let address = first_line
+        .split("serving on ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|address| address.parse().ok());
+    let Some(address) = address else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other(format!(
+            "token-bridge did not start: {first_line:?}"
+        )));
+    };
+    Ok(StartedCommand {
+        child,
+        log,
+        first_line,
+        address,
+    })
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use token_bridge::settings::{IDENTITY_HEADER, TOKEN_BRIDGE_RESOURCES};
 use token_bridge_host::client::request;
-use token_bridge_host::{Authority, BridgeConfig, RunningBridge};
+use token_bridge_host::{Authority, BridgeConfig, Limits, RunningBridge};
 
 const USAGE: &str = "usage: token-bridge [--listen ADDR] [--component FILE]
                     [--identity-header-file FILE] [--fake-authority] [--quiet]
@@ -134,6 +134,7 @@ fn run(args: Args) -> Result<(), String> {
             preopens,
             authority: Authority::Network,
             log: args.log,
+            limits: Limits::default(),
         }
     };
     let bridge = RunningBridge::start(config)?;

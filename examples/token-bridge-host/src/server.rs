@@ -1,9 +1,12 @@
-//! The loopback HTTP server: hyper accepts, the worker answers.
+//! The loopback HTTP server: hyper accepts, within the limits; the host answers what needs no
+//! token; the worker answers the rest.
 
-use crate::worker::{Answer, EPOCH, Grants, Job, Worker};
-use bytes::Bytes;
+use crate::connections::{Admitted, Connections};
+use crate::limits::{Limits, MAX_HEADERS, MAX_REQUEST_HEAD_BYTES, QUEUE_LENGTH};
+use crate::request::{Served, answer};
+use crate::watchdog::{WorkerStatus, watch};
+use crate::worker::{EPOCH, Grants, Worker};
 use credential_host::Authority;
-use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
@@ -11,22 +14,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use token_bridge::settings::Settings;
 
-/// Requests waiting for the worker beyond this are refused at once with 503: a bridge that is
-/// that far behind (Entra slow, every waiting request on the same token) should not queue more.
-const QUEUE_LENGTH: usize = 256;
-/// A client gets this long to send its request's headers (a slow client cannot hold a
-/// connection open for ever).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longer than the worker's bound on one request; a request queued behind others may still meet
-/// it, and is then answered 504 (and skipped by the worker).
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
-/// Connections served at once; more wait in the listener's backlog.
-const MAX_CONNECTIONS: usize = 1024;
 /// After a failed accept (e.g. no file descriptor left), before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// On stop, how long requests being answered get to finish (Kubernetes waits 30 s by default
@@ -45,6 +36,9 @@ pub struct BridgeConfig {
     pub authority: Authority,
     /// Write a line to stderr for each request (method, path, status, time; never a header).
     pub log: bool,
+    /// What callers may take (connections, time, memory), and how long the worker may spend on
+    /// one request before it is reported stuck.
+    pub limits: Limits,
 }
 
 /// A bridge serving on its own threads until [`stop`](Self::stop) or drop.
@@ -68,7 +62,7 @@ impl RunningBridge {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.clone())
         };
-        Settings::from_lookup(lookup)?;
+        let settings = Arc::new(Settings::from_lookup(lookup)?);
         // Bound first: a port in use is the likeliest failure, and nothing is started yet.
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|error| format!("listening on {}: {error}", config.listen))?;
@@ -93,23 +87,34 @@ impl RunningBridge {
         let ticking = Arc::new(AtomicBool::new(true));
         start_epoch_ticker(worker.engine().clone(), ticking.clone());
         let (jobs, queue) = std::sync::mpsc::sync_channel(QUEUE_LENGTH);
+        let status = Arc::new(WorkerStatus::new());
+        let worker_status = status.clone();
         std::thread::Builder::new()
             .name("token-bridge-worker".into())
-            .spawn(move || worker.run(queue))
+            .spawn(move || worker.run(queue, worker_status))
             .map_err(|error| {
                 ticking.store(false, Ordering::Relaxed);
                 format!("starting the worker: {error}")
             })?;
         let requests = Arc::new(AtomicU64::new(0));
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
+        let (report, stuck) = tokio::sync::watch::channel(false);
+        let limits = config.limits;
         let served = Served {
+            settings,
             jobs,
+            worker: status.clone(),
+            stuck,
+            stuck_after: limits.stuck_after,
             requests: requests.clone(),
             log: config.log,
         };
         let server = std::thread::Builder::new()
             .name("token-bridge-server".into())
-            .spawn(move || serve(listener, served, stopped))
+            .spawn(move || {
+                let watchdog = watch(status, limits.stuck_after, report);
+                serve(listener, served, &limits, watchdog, stopped)
+            })
             .map_err(|error| {
                 ticking.store(false, Ordering::Relaxed);
                 format!("starting the server: {error}")
@@ -180,16 +185,11 @@ fn start_epoch_ticker(engine: wasmtime::Engine, ticking: Arc<AtomicBool>) {
     });
 }
 
-#[derive(Clone)]
-struct Served {
-    jobs: SyncSender<Job>,
-    requests: Arc<AtomicU64>,
-    log: bool,
-}
-
 fn serve(
     listener: std::net::TcpListener,
     served: Served,
+    limits: &Limits,
+    watchdog: impl Future<Output = ()> + Send + 'static,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -199,117 +199,89 @@ fn serve(
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).expect("a listener in non-blocking mode");
+        // Ends with the runtime.
+        tokio::spawn(watchdog);
         // Tells each connection to finish the request it is answering and close.
         let (closing, close) = tokio::sync::watch::channel(false);
-        let mut connections = tokio::task::JoinSet::new();
+        let mut open = Connections::new(limits.max_connections);
+        let mut tasks = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 _ = &mut stopped => break,
-                accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => {
+                accepted = listener.accept() => {
                     match accepted {
-                        Ok((stream, _)) => {
-                            connections.spawn(connection(stream, served.clone(), close.clone()));
-                        }
+                        Ok((stream, _)) => match open.admit() {
+                            Some(admitted) => {
+                                let number = admitted.number;
+                                let served = served.clone();
+                                let (timeout, close) = (limits.header_read_timeout, close.clone());
+                                tasks.spawn(async move {
+                                    connection(stream, served, timeout, admitted, close).await;
+                                    number
+                                });
+                                // Lets the new connection read its request, and show the secret
+                                // if it has it, before more are accepted that could otherwise
+                                // close it to make room.
+                                tokio::task::yield_now().await;
+                            }
+                            // Every connection is waiting for a token: this one is closed at
+                            // once, and its client may retry.
+                            None => drop(stream),
+                        },
                         // Out of file descriptors, say: wait for some to be freed rather
                         // than spin on the error.
                         Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
                     }
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                Some(ended) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(number) = ended {
+                        open.ended(number);
+                    }
+                }
             }
         }
         // Idle keep-alive connections close at once; requests being answered get their answer.
         let _ = closing.send(true);
-        let drained = async { while connections.join_next().await.is_some() {} };
+        let drained = async { while tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
-            connections.abort_all();
+            tasks.abort_all();
         }
     });
 }
 
-/// Serves one connection until the client closes it or the bridge stops.
+/// Serves one connection until the client closes it, it is closed to make room for another, or
+/// the bridge stops.
 async fn connection(
     stream: tokio::net::TcpStream,
     served: Served,
+    header_read_timeout: Duration,
+    admitted: Admitted,
     mut close: tokio::sync::watch::Receiver<bool>,
 ) {
+    let Admitted {
+        state,
+        closed: mut make_room,
+        ..
+    } = admitted;
     let service = service_fn(move |request| {
         let served = served.clone();
-        async move { Ok::<_, Infallible>(answer(request, &served).await) }
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(answer(request, &served, &state).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => {}
+        // Chosen to make room: dropping the connection closes it.
+        _ = &mut make_room => {}
         _ = close.changed() => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
     }
-}
-
-async fn answer(
-    request: hyper::Request<hyper::body::Incoming>,
-    served: &Served,
-) -> hyper::Response<Full<Bytes>> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), ToString::to_string);
-    // The settings were checked at start, and a probe must not wait behind token requests.
-    if request.uri().path() == token_bridge::protocol::HEALTH_PATH {
-        return respond(Answer::json(200, r#"{"status":"ok"}"#.to_owned()));
-    }
-    let (reply, answered) = tokio::sync::oneshot::channel();
-    let job = Job {
-        method: method.clone(),
-        path_and_query: path_and_query.clone(),
-        headers: request.headers().clone(),
-        reply,
-    };
-    let answer = match served.jobs.try_send(job) {
-        Ok(()) => match tokio::time::timeout(ANSWER_TIMEOUT, answered).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Answer::error(503, "unavailable", "the bridge's worker stopped"),
-            Err(_) => Answer::error(504, "timeout", "the bridge did not answer in time"),
-        },
-        Err(TrySendError::Full(_)) => {
-            let mut busy = Answer::error(
-                503,
-                "busy",
-                &format!("{QUEUE_LENGTH} requests are already waiting; retry shortly"),
-            );
-            busy.headers.insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("1"),
-            );
-            busy
-        }
-        Err(TrySendError::Disconnected(_)) => {
-            Answer::error(503, "unavailable", "the bridge's worker stopped")
-        }
-    };
-    served.requests.fetch_add(1, Ordering::Relaxed);
-    if served.log {
-        // The path holds the api-version, resource and client id; the secret is in a header.
-        eprintln!(
-            "token-bridge: {method} {path_and_query} -> {} in {:.1} ms",
-            answer.status,
-            started.elapsed().as_secs_f64() * 1e3
-        );
-    }
-    respond(answer)
-}
-
-fn respond(answer: Answer) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(answer.body));
-    *response.status_mut() =
-        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    *response.headers_mut() = answer.headers;
-    response
 }

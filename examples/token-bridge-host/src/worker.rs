@@ -1,5 +1,6 @@
 //! The thread that owns the component instance and serves requests one at a time.
 
+use crate::watchdog::WorkerStatus;
 use bytes::Bytes;
 use credential_host::{
     Authority, ResponseFuture, WasiHost, grant_read_only, handle_request, wasi_http_linker,
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use token_bridge::protocol::{Reply, reply_headers};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::WasiCtx;
@@ -50,12 +52,21 @@ impl Answer {
         )
     }
 
+    /// The bridge's own answer (`token_bridge::protocol::decide`'s), with the component's headers.
+    pub fn reply(reply: Reply) -> Answer {
+        Answer::json(reply.status, reply.body)
+    }
+
     pub fn json(status: u16, body: String) -> Answer {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        let headers = reply_headers(status)
+            .iter()
+            .map(|&(name, value)| {
+                (
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_static(value),
+                )
+            })
+            .collect();
         Answer {
             status,
             headers,
@@ -105,15 +116,25 @@ impl Worker {
         &self.engine
     }
 
-    /// Serves jobs until every sender is gone.
-    pub fn run(mut self, jobs: std::sync::mpsc::Receiver<Job>) {
+    /// Serves jobs until every sender is gone, telling `status` when each starts and ends.
+    pub fn run(mut self, jobs: std::sync::mpsc::Receiver<Job>, status: Arc<WorkerStatus>) {
+        // Also when a panic unwinds the thread: health must not say "ok" for a worker gone.
+        struct Stopped(Arc<WorkerStatus>);
+        impl Drop for Stopped {
+            fn drop(&mut self) {
+                self.0.stopped();
+            }
+        }
+        let status = Stopped(status);
         for job in jobs {
             // Its client gave up waiting (or went away): answering would be work, maybe an
             // Entra call, for no one.
             if job.reply.is_closed() {
                 continue;
             }
+            status.0.started_request();
             let answer = self.serve(job.method, &job.path_and_query, job.headers);
+            status.0.finished_request();
             // The client may have gone; its answer is then of no use to anyone.
             let _ = job.reply.send(answer);
         }

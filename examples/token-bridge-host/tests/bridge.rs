@@ -3,12 +3,14 @@
 
 mod common;
 
-use common::{SECRET, STORAGE, VAULT, VAULT_PATH, get, request, start_bridge};
+use common::{
+    SECRET, STORAGE, VAULT, VAULT_PATH, get, request, start_bridge, start_command,
+    start_command_in, terminate,
+};
 use host_tests::{FakeResponse, TokenDirectory};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use token_bridge_host::demo::{DEMO_ASSERTION, DEMO_CLIENT};
-use token_bridge_host::{Authority, BridgeConfig, RunningBridge};
+use token_bridge_host::{Authority, BridgeConfig, Limits, RunningBridge};
 
 #[test]
 fn a_token_answer_has_the_app_service_shape_and_entra_got_the_credentials_request() {
@@ -152,6 +154,7 @@ fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
         preopens: Vec::new(),
         authority: Authority::Network,
         log: false,
+        limits: Limits::default(),
     })
     .err()
     .unwrap();
@@ -164,55 +167,6 @@ fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
         "{error}"
     );
     assert!(!error.contains("short"), "{error}");
-}
-
-/// A started `token-bridge`: the process, its stderr, the first line it printed and the address
-/// it serves on.
-type Started = (
-    std::process::Child,
-    BufReader<std::process::ChildStderr>,
-    String,
-    std::net::SocketAddr,
-);
-
-/// Starts the command with `args` and the bridge's settings in `env`; returns it with its stderr
-/// and the address it printed.
-fn start_command(args: &[&str], env: &[(&str, &str)]) -> Started {
-    start_command_in(Command::new(env!("CARGO_BIN_EXE_token-bridge")), args, env)
-}
-
-/// [`start_command`] for `command`, a `token-bridge` wherever it is.
-fn start_command_in(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Started {
-    command
-        .args(["--fake-authority", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("IDENTITY_HEADER")
-        .env("TOKEN_BRIDGE_RESOURCES", VAULT)
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut bridge = command.spawn().unwrap();
-    let mut log = BufReader::new(bridge.stderr.take().unwrap());
-    let mut first = String::new();
-    log.read_line(&mut first).unwrap();
-    let address = first
-        .split("serving on ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .parse()
-        .unwrap();
-    (bridge, log, first, address)
-}
-
-fn terminate(mut bridge: std::process::Child) -> std::process::ExitStatus {
-    let terminated = Command::new("kill")
-        .args(["-TERM", &bridge.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    bridge.wait().unwrap()
 }
 
 /// The command as a sidecar runs it: started, asked, stopped by SIGTERM; its log has one line per

@@ -3,7 +3,8 @@
 
 use crate::answer::{EntraFailure, IssuedToken};
 use crate::protocol::{
-    Failure, Outcome, Reply, Request, SECRET_HEADER, decide, failure_reply, token_reply,
+    Failure, Outcome, Reply, Request, SECRET_HEADER, decide, failure_reply, reply_headers,
+    token_reply,
 };
 use crate::settings::Settings;
 use std::sync::OnceLock;
@@ -101,16 +102,11 @@ fn unix_now() -> u64 {
 }
 
 fn respond(response_out: ResponseOutparam, reply: Reply) {
-    let content_type: (&str, &[u8]) = ("content-type", b"application/json; charset=utf-8");
-    // A token must not be kept by anything between the bridge and the app.
-    let no_store: (&str, &[u8]) = ("cache-control", b"no-store");
-    let allow: (&str, &[u8]) = ("allow", b"GET");
-    let headers: &[(&str, &[u8])] = if reply.status == 405 {
-        &[content_type, no_store, allow]
-    } else {
-        &[content_type, no_store]
-    };
-    wasi_http_blocking::respond(response_out, reply.status, headers, reply.body.as_bytes());
+    let headers: Vec<(&str, &[u8])> = reply_headers(reply.status)
+        .iter()
+        .map(|&(name, value)| (name, value.as_bytes()))
+        .collect();
+    wasi_http_blocking::respond(response_out, reply.status, &headers, reply.body.as_bytes());
 }
 
 export!(Bridge);

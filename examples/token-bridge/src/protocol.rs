@@ -98,19 +98,8 @@ pub fn decide(request: &Request, settings: Result<&Settings, &str>) -> Outcome {
         }
     };
     // The secret first, so that a caller without it learns nothing else.
-    let [given] = request.secret_headers else {
-        return Outcome::Reply(Reply::error(
-            401,
-            "unauthorized",
-            "send the X-IDENTITY-HEADER header once, with the value of IDENTITY_HEADER",
-        ));
-    };
-    if !constant_time_eq(given, settings.secret().as_bytes()) {
-        return Outcome::Reply(Reply::error(
-            401,
-            "unauthorized",
-            "the X-IDENTITY-HEADER header does not match the bridge's IDENTITY_HEADER",
-        ));
+    if let Err(refused) = check_secret(request.secret_headers, settings) {
+        return Outcome::Reply(refused);
     }
     if request.method != "GET" {
         return Outcome::Reply(Reply::error(
@@ -122,6 +111,39 @@ pub fn decide(request: &Request, settings: Result<&Settings, &str>) -> Outcome {
     match token_parameters(query, settings) {
         Ok((resource, scope)) => Outcome::Token { resource, scope },
         Err(description) => Outcome::Reply(Reply::error(400, "invalid_request", &description)),
+    }
+}
+
+/// Whether `secret_headers` (the `X-IDENTITY-HEADER` values of a request) are the secret, sent
+/// once; `Err` is the 401 answer. The host asks this too, to tell its callers apart.
+pub fn check_secret(secret_headers: &[Vec<u8>], settings: &Settings) -> Result<(), Reply> {
+    let [given] = secret_headers else {
+        return Err(Reply::error(
+            401,
+            "unauthorized",
+            "send the X-IDENTITY-HEADER header once, with the value of IDENTITY_HEADER",
+        ));
+    };
+    if !constant_time_eq(given, settings.secret().as_bytes()) {
+        return Err(Reply::error(
+            401,
+            "unauthorized",
+            "the X-IDENTITY-HEADER header does not match the bridge's IDENTITY_HEADER",
+        ));
+    }
+    Ok(())
+}
+
+/// The headers of an answer with `status`: its JSON type; `no-store`, since a token must not be
+/// kept by anything between the bridge and the app; and for a 405, the one method served.
+pub fn reply_headers(status: u16) -> &'static [(&'static str, &'static str)] {
+    const CONTENT_TYPE: (&str, &str) = ("content-type", "application/json; charset=utf-8");
+    const NO_STORE: (&str, &str) = ("cache-control", "no-store");
+    const ALLOW: (&str, &str) = ("allow", "GET");
+    if status == 405 {
+        &[CONTENT_TYPE, NO_STORE, ALLOW]
+    } else {
+        &[CONTENT_TYPE, NO_STORE]
     }
 }
 
@@ -314,6 +336,8 @@ mod tests {
             secret_headers: &twice,
         };
         assert_eq!(reply(decide(&request, Ok(&settings()))).status, 401);
+        assert_eq!(check_secret(&twice, &settings()).unwrap_err().status, 401);
+        assert!(check_secret(&twice[..1], &settings()).is_ok());
     }
 
     #[test]
@@ -366,6 +390,21 @@ mod tests {
             (health.status, health.body.as_str()),
             (200, r#"{"status":"ok"}"#)
         );
+    }
+
+    #[test]
+    fn every_answer_is_json_never_stored_and_a_405_names_get() {
+        let names = |status| -> Vec<&str> {
+            reply_headers(status)
+                .iter()
+                .map(|&(name, _)| name)
+                .collect()
+        };
+        assert_eq!(names(200), ["content-type", "cache-control"]);
+        assert_eq!(names(401), ["content-type", "cache-control"]);
+        assert_eq!(names(405), ["content-type", "cache-control", "allow"]);
+        assert!(reply_headers(200).contains(&("cache-control", "no-store")));
+        assert!(reply_headers(405).contains(&("allow", "GET")));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+use std::io::BufReader;
 use std::net::SocketAddr;
+use std::process::Command;
 use std::time::Duration;
 use token_bridge_host::demo::FakeBridge;
 
@@ -36,4 +38,49 @@ pub fn request(
 
 pub fn get(address: SocketAddr, path: &str, secret: &str) -> (u16, String) {
     request(address, "GET", path, &[("X-IDENTITY-HEADER", secret)])
+}
+
+/// A started `token-bridge`: the process, its stderr, the first line it printed and the address
+/// it serves on.
+pub type Started = (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    String,
+    std::net::SocketAddr,
+);
+
+/// Starts the command with `args` and the bridge's settings in `env`; returns it with its stderr
+/// and the address it printed.
+pub fn start_command(args: &[&str], env: &[(&str, &str)]) -> Started {
+    start_command_in(Command::new(env!("CARGO_BIN_EXE_token-bridge")), args, env)
+}
+
+/// [`start_command`] for `command`, a `token-bridge` wherever it is.
+pub fn start_command_in(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Started {
+    // The secret goes where the demo's command puts it; an empty one is no secret.
+    let mut secret = "";
+    for &(name, value) in env {
+        match name {
+            "IDENTITY_HEADER" => secret = value,
+            _ => {
+                command.env(name, value);
+            }
+        }
+    }
+    let started = token_bridge_host::demo::start_command(command, args, secret, VAULT).unwrap();
+    (
+        started.child,
+        started.log,
+        started.first_line,
+        started.address,
+    )
+}
+
+pub fn terminate(mut bridge: std::process::Child) -> std::process::ExitStatus {
+    let terminated = Command::new("kill")
+        .args(["-TERM", &bridge.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    bridge.wait().unwrap()
 }
