@@ -218,13 +218,28 @@ mod tests {
         token_file: &mut TokenFile,
         platform: &mut ScriptedPlatform,
     ) -> Result<AccessToken, CredentialError> {
+        exchange_for(settings, token_file, platform, false)
+    }
+
+    /// A refresh: the exchange with a valid token in hand.
+    fn refresh(platform: &mut ScriptedPlatform) -> Result<AccessToken, CredentialError> {
+        let mut token_file = TokenFile::new("/tokens/token".into());
+        exchange_for(&settings(), &mut token_file, platform, true)
+    }
+
+    fn exchange_for(
+        settings: &Settings,
+        token_file: &mut TokenFile,
+        platform: &mut ScriptedPlatform,
+        valid_token_in_hand: bool,
+    ) -> Result<AccessToken, CredentialError> {
         let scopes = vec!["https://vault.azure.net/.default".to_string()];
         let query = TokenQuery {
             tenant_id: "tenant",
             scopes: &scopes,
             claims: None,
             known_tokens: &[],
-            valid_token_in_hand: false,
+            valid_token_in_hand,
         };
         exchange(settings, token_file, &query, platform)
     }
@@ -353,16 +368,7 @@ mod tests {
         let mut platform = ScriptedPlatform::new();
         platform.ignores_timeouts = true;
         platform.send_nanos = 300 * SECOND;
-        let scopes = vec!["https://vault.azure.net/.default".to_string()];
-        let query = TokenQuery {
-            tenant_id: "tenant",
-            scopes: &scopes,
-            claims: None,
-            known_tokens: &[],
-            valid_token_in_hand: true,
-        };
-        let mut token_file = TokenFile::new("/tokens/token".into());
-        assert!(exchange(&settings(), &mut token_file, &query, &mut platform).is_err());
+        assert!(refresh(&mut platform).is_err());
         assert_eq!(platform.requests.len(), 1);
         let request = &platform.requests[0];
         assert_eq!(request.deadline, 5 * SECOND);
@@ -432,16 +438,7 @@ mod tests {
     #[test]
     fn the_hosts_timeouts_end_half_a_second_before_the_attempts_deadline() {
         let mut platform = ScriptedPlatform::new();
-        let scopes = vec!["https://vault.azure.net/.default".to_string()];
-        let query = TokenQuery {
-            tenant_id: "tenant",
-            scopes: &scopes,
-            claims: None,
-            known_tokens: &[],
-            valid_token_in_hand: true,
-        };
-        let mut token_file = TokenFile::new("/tokens/token".into());
-        exchange(&settings(), &mut token_file, &query, &mut platform).unwrap();
+        refresh(&mut platform).unwrap();
         let request = &platform.requests[0];
         assert_eq!(request.deadline, 5 * SECOND);
         let within = 5 * SECOND - SECOND / 2;

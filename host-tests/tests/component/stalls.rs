@@ -5,6 +5,7 @@
 use crate::*;
 use host_tests::{FakeResponse, SilentListener};
 use std::time::{Duration, Instant};
+use wasmtime::component::ResourceAny;
 
 /// Longer than any bound of the component's: only its own deadline ends the wait.
 const NEVER: Duration = Duration::from_secs(300);
@@ -13,6 +14,29 @@ fn timed<T>(call: impl FnOnce() -> T) -> (T, Duration) {
     let started = Instant::now();
     let result = call();
     (result, started.elapsed())
+}
+
+/// A get-token for `scope`, and how long it took; `expect` fails the test if the component trapped.
+fn timed_get_token(
+    instance: &mut CredentialInstance,
+    credential: ResourceAny,
+    scope: &str,
+) -> (Result<AccessToken, CredentialError>, Duration) {
+    timed(|| {
+        instance
+            .get_token(credential, &[scope], &no_request_options())
+            .expect("no trap")
+    })
+}
+
+/// The component's own deadline ended the wait, after 60 s: the host did not.
+fn assert_dropped_at_the_bound(message: &str, elapsed: Duration) {
+    assert!(
+        message.contains("the request was dropped (the host's HTTP client had not ended it)"),
+        "{message}"
+    );
+    assert!(elapsed >= Duration::from_secs(59), "{elapsed:?}");
+    assert!(elapsed <= Duration::from_secs(61), "{elapsed:?}");
 }
 
 #[test]
@@ -26,43 +50,24 @@ fn a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s() {
     let mut instance = CredentialComponent::shared().instantiate(config).unwrap();
     let credential = instance.create(&explicit_options()).unwrap().unwrap();
 
-    let (result, elapsed) = timed(|| {
-        instance
-            .get_token(credential, &[VAULT], &no_request_options())
-            .expect("no trap")
-    });
+    let (result, elapsed) = timed_get_token(&mut instance, credential, VAULT);
     let failure = authentication_failure(result);
-    assert!(
-        failure
-            .message
-            .contains("the request was dropped (the host's HTTP client had not ended it)"),
-        "{}",
-        failure.message
-    );
+    assert_dropped_at_the_bound(&failure.message, elapsed);
     assert!(
         failure.message.contains("gave up after 2 attempts in 60."),
         "{}",
         failure.message
     );
-    assert!(elapsed >= Duration::from_secs(59), "{elapsed:?}");
-    assert!(elapsed <= Duration::from_secs(61), "{elapsed:?}");
     assert_eq!(fake.requests().len(), 2);
 
     // Asked again at once, the same request gets the same answer without waiting; another
     // request gets a token: the instance works.
-    let mut get_token = |scope: &str| {
-        timed(|| {
-            instance
-                .get_token(credential, &[scope], &no_request_options())
-                .expect("no trap")
-        })
-    };
-    let (again, elapsed) = get_token(VAULT);
+    let (again, elapsed) = timed_get_token(&mut instance, credential, VAULT);
     let again = authentication_failure(again).message;
     assert!(again.contains("not asked again"), "{again}");
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     assert_eq!(fake.requests().len(), 2);
-    let (result, elapsed) = get_token(STORAGE);
+    let (result, elapsed) = timed_get_token(&mut instance, credential, STORAGE);
     // The late answers issued tokens 1 and 2 that nobody received.
     assert_eq!(result.unwrap().token, FakeEntra::issued_token(3));
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
@@ -110,31 +115,16 @@ fn a_peer_that_never_completes_tls_is_dropped_within_the_bound_through_the_real_
         ..explicit_options()
     };
     let credential = instance.create(&options).unwrap().unwrap();
-    let mut get_token = |scope: &str| {
-        timed(|| {
-            instance
-                .get_token(credential, &[scope], &no_request_options())
-                .expect("no trap")
-        })
-    };
 
-    let (result, elapsed) = get_token(VAULT);
+    let (result, elapsed) = timed_get_token(&mut instance, credential, VAULT);
     let failure = authentication_failure(result);
-    assert!(
-        failure
-            .message
-            .contains("the request was dropped (the host's HTTP client had not ended it)"),
-        "{}",
-        failure.message
-    );
-    assert!(elapsed >= Duration::from_secs(59), "{elapsed:?}");
-    assert!(elapsed <= Duration::from_secs(61), "{elapsed:?}");
+    assert_dropped_at_the_bound(&failure.message, elapsed);
     assert_eq!(listener.connections(), 2);
 
     // The instance is not wedged: with the peer gone, the next call fails soon, for its own
     // reason (retries of a refused connection take a few seconds of backoff).
     drop(listener);
-    let (result, elapsed) = get_token(STORAGE);
+    let (result, elapsed) = timed_get_token(&mut instance, credential, STORAGE);
     let failure = authentication_failure(result);
     assert!(
         failure.message.contains("the connection was refused"),
