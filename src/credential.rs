@@ -17,7 +17,8 @@ use crate::token_file::TokenFile;
 /// Per-call options of get-token.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TokenRequestOptions {
-    /// A claims challenge (a JSON object); a request with claims bypasses the cache.
+    /// A claims challenge (a JSON object); a request with claims bypasses the cache, and its token
+    /// replaces the cached one.
     pub claims: Option<String>,
     /// Another tenant to get the token from; it must be allowed by the settings.
     pub tenant_id: Option<String>,
@@ -69,7 +70,9 @@ impl WorkloadIdentityCredential {
         let other_tenant = self
             .settings
             .tenant_for_request(options.tenant_id.as_deref())?;
-        // A claims challenge asks for a token the cached one is not: never serve or keep it.
+        // A claims challenge asks for a token the cached one is not (the resource rejected it):
+        // never serve it; the token obtained replaces it, as MSAL does, so that the next plain
+        // call does not return the rejected token.
         let challenged = options
             .claims
             .as_deref()
@@ -110,9 +113,7 @@ impl WorkloadIdentityCredential {
                 // The caller gets the time this credential will refresh it, so that a host that
                 // keeps the token follows the same rule instead of one of its own.
                 token.refresh_on = Some(refresh_at(&token));
-                if !challenged {
-                    self.cache.insert(key(), token.clone());
-                }
+                self.cache.insert(key(), token.clone());
                 Ok(token)
             }
             Err(error) => {
@@ -244,7 +245,7 @@ mod tests {
         let mut long_lived = credential();
         let long = get(&mut long_lived, &mut platform).unwrap();
         assert_eq!(long.refresh_on, Some(platform.wall() + 3600));
-        // A token asked for with claims is never cached, and says when it is due all the same.
+        // A token asked for with claims says when it is due too.
         let options = TokenRequestOptions {
             claims: Some(r#"{"access_token":{"nbf":{"essential":true}}}"#.into()),
             ..Default::default()
@@ -510,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn claims_challenge_bypasses_the_cache_and_is_sent() {
+    fn claims_challenge_bypasses_the_cache_is_sent_and_its_token_replaces_the_cached_one() {
         let mut platform = ScriptedPlatform::new();
         let mut credential = credential();
         let vault = scopes(&["https://vault.azure.net/.default"]);
@@ -527,11 +528,24 @@ mod tests {
             .unwrap();
         assert_eq!(fresh.token, "token-2");
         assert_eq!(platform.field(1, "claims").unwrap(), claims);
+        // The resource rejected token-1: the next plain call gets the challenge's token.
         let cached = credential
             .get_token(&vault, &Default::default(), &mut platform)
             .unwrap();
-        assert_eq!(cached.token, "token-1");
+        assert_eq!(cached.token, "token-2");
         assert_eq!(platform.requests.len(), 2);
+        // A challenge that fails leaves the cached token, and is not remembered as a failure.
+        platform.answer(400, &[], r#"{"error":"invalid_grant"}"#);
+        assert!(
+            credential
+                .get_token(&vault, &challenge, &mut platform)
+                .is_err()
+        );
+        let after_failure = credential
+            .get_token(&vault, &Default::default(), &mut platform)
+            .unwrap();
+        assert_eq!(after_failure.token, "token-2");
+        assert_eq!(platform.requests.len(), 3);
     }
 
     #[test]

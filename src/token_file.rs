@@ -106,9 +106,12 @@ fn unreadable(path: &str, error: &FileReadError) -> CredentialError {
     };
     CredentialError::Unavailable(format!(
         "cannot read the federated token file '{path}' ({cause}). The host must grant the \
-         component its directory '{directory}': wasmtime `--dir {directory}`, a Spin `files` \
-         mount, or a wasmCloud volume; on AKS check that the pod uses workload identity \
-         (label azure.workload.identity/use=true) and {AZURE_FEDERATED_TOKEN_FILE} is right"
+         component a directory holding it, e.g. '{directory}' (wasmtime `--dir {directory}`, a \
+         Spin `files` mount, a wasmCloud volume); in a pod, the projected volume's root, which \
+         holds `..data` (webhook v1.6: /var/run/secrets/azure/wi), as a directory below it is a \
+         symlink the first token rotation removes. On AKS check that the pod uses workload \
+         identity (label azure.workload.identity/use=true) and {AZURE_FEDERATED_TOKEN_FILE} is \
+         right"
     ))
 }
 
@@ -194,6 +197,14 @@ mod tests {
         );
         assert!(message.contains("Spin `files`"), "{message}");
         assert!(message.contains("wasmCloud volume"), "{message}");
+        // Granting `…/wi/token` (webhook v1.6) works until the first rotation: say what to grant.
+        assert!(
+            message.contains(
+                "the projected volume's root, which holds `..data` (webhook v1.6: \
+                 /var/run/secrets/azure/wi)"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

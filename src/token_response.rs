@@ -55,16 +55,28 @@ fn access_token(json: &Object, requested_at: u64) -> Result<AccessToken, String>
         Some(Value::String(token)) if !token.is_empty() => token.clone(),
         _ => return Err("it has no access_token".into()),
     };
-    let expires_in = seconds(json, "expires_in")?.ok_or("it has no expires_in")?;
+    let expires_on = match seconds(json, "expires_in")? {
+        Some(expires_in) => requested_at.saturating_add(expires_in),
+        // Some token services send only the absolute expiry (epoch seconds); MSAL and
+        // azure-identity accept that, so the credential does too.
+        None => seconds(json, "expires_on")?.ok_or("it has neither expires_in nor expires_on")?,
+    };
+    if expires_on <= requested_at {
+        return Err(format!(
+            "the token expires at {expires_on}, not after the request was sent ({requested_at} \
+             seconds since 1970): check the clocks"
+        ));
+    }
+    let lifetime = expires_on - requested_at;
     let refresh_in = seconds(json, "refresh_in")?
-        .or((expires_in >= HALF_LIFE_REFRESH_MIN_SECONDS).then_some(expires_in / 2));
+        .or((lifetime >= HALF_LIFE_REFRESH_MIN_SECONDS).then_some(lifetime / 2));
     let token_type = match json.get("token_type") {
         Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
         _ => "Bearer".to_owned(),
     };
     Ok(AccessToken {
         token,
-        expires_on: requested_at.saturating_add(expires_in),
+        expires_on,
         refresh_on: refresh_in.map(|refresh_in| requested_at.saturating_add(refresh_in)),
         token_type,
     })
@@ -228,6 +240,55 @@ mod tests {
     }
 
     #[test]
+    fn an_absolute_expires_on_alone_is_accepted_as_a_number_or_a_string() {
+        for expires_on in ["4600", r#""4600""#] {
+            let token = parse(
+                200,
+                &format!(r#"{{"access_token":"tok","expires_on":{expires_on}}}"#),
+            )
+            .unwrap();
+            assert_eq!(token.expires_on, 4_600);
+            assert_eq!(token.refresh_on, None);
+        }
+        // Its lifetime counts from the request for the half-life rule, as expires_in's does.
+        let long = parse(200, r#"{"access_token":"tok","expires_on":8200}"#).unwrap();
+        assert_eq!(long.refresh_on, Some(1_000 + 3_600));
+        // expires_in, relative to the request, wins when both are sent.
+        let both = parse(
+            200,
+            r#"{"access_token":"tok","expires_in":60,"expires_on":999999}"#,
+        )
+        .unwrap();
+        assert_eq!(both.expires_on, 1_060);
+    }
+
+    #[test]
+    fn a_token_that_expires_before_it_was_requested_is_refused() {
+        for body in [
+            r#"{"access_token":"tok","expires_on":1000}"#,
+            r#"{"access_token":"tok","expires_on":"12"}"#,
+            r#"{"access_token":"tok","expires_in":0}"#,
+        ] {
+            let failure = failure_of(parse(200, body));
+            assert!(
+                failure
+                    .message
+                    .contains("not after the request was sent (1000"),
+                "{}",
+                failure.message
+            );
+        }
+        let failure = failure_of(parse(200, r#"{"access_token":"tok","expires_on":"soon"}"#));
+        assert!(
+            failure
+                .message
+                .ends_with(r#"expires_on is "soon", not a whole number of seconds"#),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
     fn an_empty_access_token_is_refused() {
         let failure = failure_of(parse(200, r#"{"access_token":"","expires_in":3600}"#));
         assert_eq!(failure.status, Some(200));
@@ -283,7 +344,9 @@ mod tests {
         );
         let failure = failure_of(parse(200, r#"{"access_token":"tok"}"#));
         assert!(
-            failure.message.contains("no expires_in"),
+            failure
+                .message
+                .contains("neither expires_in nor expires_on"),
             "{}",
             failure.message
         );

@@ -1,5 +1,5 @@
 //! The token endpoint's answer: any status, headers and body give a token or an error, never a
-//! panic, and no error repeats the assertion.
+//! panic, no token that expired before the request, and no error repeats the assertion.
 #![no_main]
 
 use azure_workload_identity::fuzzing::{
@@ -33,8 +33,13 @@ fuzz_target!(|data: &[u8]| {
         headers,
         body,
     };
-    match parse_token_response(&response, 1_795_824_000, "https://login.example/t", &[ASSERTION]) {
-        Ok(token) => assert!(!token.token.is_empty()),
+    let requested_at = 1_795_824_000;
+    match parse_token_response(&response, requested_at, "https://login.example/t", &[ASSERTION]) {
+        Ok(token) => {
+            assert!(!token.token.is_empty());
+            // A token is never one that expired before it was asked for.
+            assert!(token.expires_on > requested_at);
+        }
         Err(error) => {
             let text = format!("{error} {error:?}");
             assert!(!text.contains(ASSERTION), "assertion leaked: {text}");

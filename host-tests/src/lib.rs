@@ -20,7 +20,7 @@ pub use credential_host::fake_authority::{
 pub use credential_host::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, AccessToken, AuthenticationFailure,
     CredentialError, ResponseFuture, TokenRequestOptions, WasiHost, WorkloadIdentityOptions,
-    handle_request,
+    handle_request, token_file_grant,
 };
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,

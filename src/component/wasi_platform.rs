@@ -12,8 +12,8 @@ use super::wasi::filesystem::types::{
 };
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    ErrorCode, Fields, HeaderError, IncomingBody, IncomingResponse, Method, OutgoingBody,
+    OutgoingRequest, RequestOptions, Scheme,
 };
 use super::wasi::io::poll::{Pollable, poll};
 use super::wasi::io::streams::{OutputStream, StreamError};
@@ -125,9 +125,12 @@ impl Bound {
 fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse, String> {
     let headers = Fields::new();
     for (name, value) in &request.headers {
-        headers
-            .append(name, value.as_bytes())
-            .map_err(|error| format!("the host refused the header {name}: {error:?}"))?;
+        headers.append(name, value.as_bytes()).map_err(|error| {
+            format!(
+                "the host refused the header {name}: {}",
+                header_error(&error)
+            )
+        })?;
     }
     let outgoing = OutgoingRequest::new(headers);
     let refused = |what: &str| format!("the host refused the request {what}");
@@ -356,6 +359,16 @@ fn file_error(error: FileErrorCode) -> FileReadError {
             FileReadError::PermissionDenied
         }
         FileErrorCode::IsDirectory => FileReadError::Other("it is a directory".into()),
-        other => FileReadError::Other(format!("{other:?}")),
+        // The WIT case name: `Debug` would bring the formatter's struct machinery (~0.9 KB).
+        other => FileReadError::Other(other.name().into()),
+    }
+}
+
+/// The case name in wasi:http's WIT, written out for the reason given at [`wit_name`].
+fn header_error(error: &HeaderError) -> &'static str {
+    match error {
+        HeaderError::InvalidSyntax => "invalid-syntax",
+        HeaderError::Forbidden => "forbidden",
+        HeaderError::Immutable => "immutable",
     }
 }

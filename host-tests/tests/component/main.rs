@@ -95,10 +95,11 @@ impl Pod {
         self.tokens.write_token(contents).unwrap();
     }
 
-    /// Rotates the token the way the kubelet does, through the `..data` symlink.
-    pub fn project_token(&mut self, contents: &str) {
+    /// Rotates the token at `relative` in the volume the way the kubelet does, through the
+    /// `..data` symlink.
+    pub fn project_file(&mut self, relative: &str, contents: &str) {
         self.secrets.push(contents.trim().to_owned());
-        self.tokens.project_token(contents).unwrap();
+        self.tokens.project_file(relative, contents).unwrap();
     }
 
     pub fn advance(&self, seconds: u64) {

@@ -1,7 +1,7 @@
 //! The token file: trimmed, re-read after ten minutes, re-read at once when Entra says it expired.
 
 use crate::*;
-use host_tests::FakeResponse;
+use host_tests::{AKS_TOKEN_FILE_NAME, FakeResponse, token_file_grant};
 
 const EXPIRED_ASSERTION: &str = r#"{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range. Current time: 2026-11-28T01:00:00Z, assertion valid from 2026-11-27T23:00:00Z, expiry time of assertion 2026-11-28T00:00:00Z.","error_codes":[700024],"trace_id":"t","correlation_id":"c"}"#;
 
@@ -88,22 +88,80 @@ fn oversized_token_file_is_unavailable() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn a_kubelet_projected_volume_is_read_through_its_symlinks_and_its_rotation_seen() {
+/// One long-lived instance reads a kubelet-projected token whose path inside the volume is
+/// `projected`, granted what `token_file_grant` grants, across a rotation that deletes the old
+/// timestamped directory.
+fn a_rotation_is_seen_through_the_hosts_grant(projected: &str) {
     let tokens = TokenDirectory::new().unwrap();
-    tokens.project_token(&format!("{ASSERTION}\n")).unwrap();
-    let mut pod = Pod::with_tokens(tokens, &[]);
-    let credential = pod.credential(&explicit_options());
+    tokens
+        .project_file(projected, &format!("{ASSERTION}\n"))
+        .unwrap();
+    let token_file = tokens.path().join(projected).to_string_lossy().into_owned();
+    let (host_dir, guest_path) = token_file_grant(&token_file).unwrap();
+    let mut pod = Pod::with_grants(tokens, &[(host_dir, &guest_path)], &[]);
+    let options = WorkloadIdentityOptions {
+        token_file_path: Some(token_file),
+        ..explicit_options()
+    };
+    let credential = pod.credential(&options);
     pod.get_token(credential, &[VAULT]).unwrap();
-    pod.project_token("rotated-service-account-token\n");
+    let generations_before = timestamped_directories(&pod);
+    pod.project_file(projected, "rotated-service-account-token\n");
+    assert!(
+        timestamped_directories(&pod)
+            .iter()
+            .all(|generation| !generations_before.contains(generation)),
+        "the rotation removes the generation the instance first read from"
+    );
     pod.advance(600);
-    pod.get_token(credential, &[STORAGE]).unwrap();
+    pod.get_token(credential, &[STORAGE])
+        .unwrap_or_else(|error| panic!("after the rotation: {error:?}"));
     let requests = pod.fake.requests();
     assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
     assert_eq!(
         requests[1].field("client_assertion"),
         Some("rotated-service-account-token")
     );
+}
+
+fn timestamped_directories(pod: &Pod) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(pod.tokens.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().starts_with("..2"))
+        .collect()
+}
+
+#[test]
+fn webhook_1_5_layout_a_rotation_is_seen_by_a_long_lived_instance() {
+    // The token at the volume's root: `azure-identity-token -> ..data/azure-identity-token`.
+    a_rotation_is_seen_through_the_hosts_grant(AKS_TOKEN_FILE_NAME);
+}
+
+#[test]
+fn webhook_1_6_layout_a_rotation_is_seen_by_a_long_lived_instance() {
+    // `token -> ..data/token`: the file's own directory is a symlink into the generation that
+    // the rotation deletes, so a grant of that directory would hold a deleted directory.
+    a_rotation_is_seen_through_the_hosts_grant("token/azure-identity-token");
+}
+
+#[test]
+fn the_grant_is_the_projected_volumes_root_or_else_the_files_directory() {
+    let volume = TokenDirectory::new().unwrap();
+    volume
+        .project_file("token/azure-identity-token", ASSERTION)
+        .unwrap();
+    let file = volume.path().join("token/azure-identity-token");
+    let (granted, guest_path) = token_file_grant(file.to_str().unwrap()).unwrap();
+    assert_eq!(granted, volume.path());
+    assert_eq!(guest_path, volume.path().to_string_lossy());
+
+    let plain = TokenDirectory::with_token(ASSERTION).unwrap();
+    let file = plain.path().join(AKS_TOKEN_FILE_NAME);
+    let (granted, _) = token_file_grant(file.to_str().unwrap()).unwrap();
+    assert_eq!(granted, plain.path());
+
+    assert_eq!(token_file_grant("/nonexistent/azure-identity-token"), None);
 }
 
 #[test]

@@ -237,22 +237,29 @@ fn a_scope_smuggling_a_form_field_arrives_as_one_scope() {
 }
 
 #[test]
-fn a_claims_challenge_is_sent_and_bypasses_the_cache() {
+fn a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_rejected_one() {
     let mut pod = Pod::new(&[]);
     let credential = pod.credential(&explicit_options());
-    let cached = pod.get_token(credential, &[VAULT]).unwrap();
+    let rejected = pod.get_token(credential, &[VAULT]).unwrap();
     let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1795824000"}}}"#;
     let challenge = TokenRequestOptions {
         claims: Some(claims.into()),
         ..no_request_options()
     };
+    let mut answered = Vec::new();
     for _ in 0..2 {
-        pod.instance
-            .get_token(credential, &[VAULT], &challenge)
-            .unwrap()
-            .unwrap();
+        answered.push(
+            pod.instance
+                .get_token(credential, &[VAULT], &challenge)
+                .unwrap()
+                .unwrap(),
+        );
     }
-    assert_eq!(pod.get_token(credential, &[VAULT]).unwrap(), cached);
+    // The next plain call gets the token that answered the challenge, not the one the resource
+    // rejected, and asks Entra nothing.
+    let next = pod.get_token(credential, &[VAULT]).unwrap();
+    assert_ne!(next, rejected);
+    assert_eq!(next, answered[1]);
     let requests = pod.fake.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[1].field("claims"), Some(claims));

@@ -42,28 +42,29 @@ impl TokenDirectory {
         std::fs::write(file, contents)
     }
 
-    /// Writes the token the way the kubelet updates a projected volume: into a new timestamped
-    /// directory, then the `..data` symlink is swapped to it by a rename; the token file itself
-    /// is a symlink through `..data`. The old generation is removed, as the kubelet does.
-    pub fn project_token(&self, contents: &str) -> std::io::Result<()> {
+    /// Writes `contents` at `relative` (e.g. `token/azure-identity-token`, webhook v1.6) the
+    /// way the kubelet updates a projected volume rooted here: into a new timestamped
+    /// directory, then the `..data` symlink is swapped to it by a rename; `relative`'s first
+    /// component is a symlink through `..data` (so with v1.6 the directory `token` is one). The
+    /// old generation is removed, as the kubelet does.
+    pub fn project_file(&self, relative: &str, contents: &str) -> std::io::Result<()> {
         static GENERATION: AtomicUsize = AtomicUsize::new(0);
         let generation = format!(
             "..2026_11_28_00_00_00.{:09}",
             GENERATION.fetch_add(1, Ordering::Relaxed)
         );
-        std::fs::create_dir(self.path.join(&generation))?;
-        std::fs::write(
-            self.path.join(&generation).join(AKS_TOKEN_FILE_NAME),
-            contents,
-        )?;
+        let file = self.path.join(&generation).join(relative);
+        std::fs::create_dir_all(file.parent().unwrap_or(&self.path))?;
+        std::fs::write(file, contents)?;
         let data = self.path.join("..data");
         let previous = std::fs::read_link(&data).ok();
         let swap = self.path.join("..data_tmp");
         std::os::unix::fs::symlink(&generation, &swap)?;
         std::fs::rename(&swap, &data)?;
-        let file = self.path.join(AKS_TOKEN_FILE_NAME);
-        if std::fs::symlink_metadata(&file).is_err() {
-            std::os::unix::fs::symlink(format!("..data/{AKS_TOKEN_FILE_NAME}"), &file)?;
+        let top = relative.split('/').next().unwrap_or(relative);
+        let visible = self.path.join(top);
+        if std::fs::symlink_metadata(&visible).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{top}"), &visible)?;
         }
         if let Some(previous) = previous {
             std::fs::remove_dir_all(self.path.join(previous))?;
