@@ -264,3 +264,27 @@ fn a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_reje
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[1].field("claims"), Some(claims));
 }
+
+#[test]
+fn an_answer_with_only_an_absolute_expires_on_is_served_and_cached_until_then() {
+    let mut pod = Pod::new(&[]);
+    let expires_on = pod.clock.now_seconds() + 3_000;
+    // As a string, the way some token services send it.
+    let body = format!(
+        r#"{{"token_type":"Bearer","access_token":"absolute","expires_on":"{expires_on}"}}"#
+    );
+    pod.fake.enqueue(host_tests::FakeResponse::json(200, &body));
+    let credential = pod.credential(&explicit_options());
+    let token = pod.get_token(credential, &[VAULT]).unwrap();
+    assert_eq!(
+        (token.token.as_str(), token.expires_on),
+        ("absolute", expires_on)
+    );
+    assert_eq!(token.refresh_on, Some(expires_on - 300));
+    pod.advance(2_000);
+    assert_eq!(
+        pod.get_token(credential, &[VAULT]).unwrap().token,
+        "absolute"
+    );
+    assert_eq!(pod.fake.requests().len(), 1);
+}
