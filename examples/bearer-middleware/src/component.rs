@@ -21,7 +21,7 @@ use exports::azure::bearer::bearer;
 use exports::wasi::http::outgoing_handler;
 use wasi::http::outgoing_handler::handle as send;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme,
 };
 
 struct Middleware;
@@ -60,7 +60,7 @@ impl outgoing_handler::Guest for Middleware {
                 scheme: scheme.as_ref().map(scheme_text),
                 authority: authority.as_deref(),
                 has_authorization: !headers.get("authorization").is_empty(),
-                body_is_empty: body_is_empty(method_text(&method), content_length.as_deref()),
+                body_is_empty: body_is_empty(content_length.as_deref()),
             };
             // Taking the body only tells whether the app took it first: the request is rebuilt.
             match decide(rules, &facts, || request.body().is_err()) {
@@ -76,7 +76,9 @@ impl outgoing_handler::Guest for Middleware {
                         internal(format!("bearer-middleware: copying the request's {part}"))
                     };
                     copy.set_method(&method).map_err(|()| refused("method"))?;
-                    copy.set_scheme(scheme.as_ref())
+                    // Decided for https: a request that named no scheme goes out over https,
+                    // whatever the host's default (wasmtime lets a host default to http).
+                    copy.set_scheme(Some(scheme.as_ref().unwrap_or(&Scheme::Https)))
                         .map_err(|()| refused("scheme"))?;
                     copy.set_authority(authority.as_deref())
                         .map_err(|()| refused("authority"))?;
@@ -169,21 +171,6 @@ fn with_header(headers: &Fields, value: &str) -> Result<Fields, ErrorCode> {
     copy.append("authorization", value.as_bytes())
         .map_err(|error| internal(format!("bearer-middleware: adding the header: {error:?}")))?;
     Ok(copy)
-}
-
-fn method_text(method: &Method) -> &str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Delete => "DELETE",
-        Method::Connect => "CONNECT",
-        Method::Options => "OPTIONS",
-        Method::Trace => "TRACE",
-        Method::Patch => "PATCH",
-        Method::Other(other) => other,
-    }
 }
 
 fn scheme_text(scheme: &Scheme) -> &str {

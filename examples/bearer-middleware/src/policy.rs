@@ -4,24 +4,22 @@ use crate::rules::Rules;
 
 /// The parts of an outgoing request the decision depends on.
 pub struct RequestFacts<'a> {
-    /// `https`, `http`, or another scheme; `None` when the app set none (wasi:http then uses
-    /// https).
+    /// `https`, `http`, or another scheme; `None` when the app set none (the middleware then
+    /// sends the request over https itself: a host's default may be http).
     pub scheme: Option<&'a str>,
     pub authority: Option<&'a str>,
     pub has_authorization: bool,
-    /// The request's body is empty whatever the app does with it: `content-length: 0`, or a GET
-    /// or HEAD without a length. Many clients take the body of every request and finish it
-    /// empty; such a request can be copied without one.
+    /// The request's body is empty whatever the app does with it: `content-length: 0`. Many
+    /// clients take the body of every request and finish it empty; declared so, such a request
+    /// can be copied without one.
     pub body_is_empty: bool,
 }
 
-/// Whether a request with this method and `content-length` (if any) has an empty body.
-pub fn body_is_empty(method: &str, content_length: Option<&str>) -> bool {
-    match content_length {
-        Some(length) => length.trim() == "0",
-        // RFC 9110 gives a body on GET and HEAD no meaning, and clients send none.
-        None => method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"),
-    }
+/// Whether a request with this `content-length` (if any) has an empty body. Only a declared
+/// length says so: a GET or HEAD whose body the app took may still be written to (RFC 9110 gives
+/// such a body no meaning, but some APIs read one), and a copy would send it without.
+pub fn body_is_empty(content_length: Option<&str>) -> bool {
+    content_length.is_some_and(|length| length.trim() == "0")
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,7 +61,8 @@ pub fn decide<'r>(
         return Decision::Refuse(format!(
             "bearer-middleware: cannot authorize a request with a body to {authority}: WASI 0.2 \
              request headers are immutable and the body stays with the app; set the \
-             Authorization header yourself from azure:bearer/bearer.authorization-for"
+             Authorization header yourself from azure:bearer/bearer.authorization-for (a request \
+             without a body: leave its body untaken, or send `content-length: 0`)"
         ));
     }
     Decision::Authorize { scope }
@@ -160,15 +159,12 @@ mod tests {
     }
 
     #[test]
-    fn empty_bodies_are_told_by_their_length_or_a_get_or_head_without_one() {
-        assert!(body_is_empty("GET", None));
-        assert!(body_is_empty("head", None));
-        assert!(body_is_empty("POST", Some("0")));
-        assert!(body_is_empty("DELETE", Some(" 0 ")));
-        assert!(!body_is_empty("GET", Some("12")));
-        assert!(!body_is_empty("PUT", None));
-        assert!(!body_is_empty("POST", None));
-        assert!(!body_is_empty("DELETE", None));
+    fn only_a_declared_zero_length_tells_an_empty_body() {
+        assert!(body_is_empty(Some("0")));
+        assert!(body_is_empty(Some(" 0 ")));
+        assert!(!body_is_empty(Some("12")));
+        // A GET or HEAD without a length may carry a body the app writes after `handle`.
+        assert!(!body_is_empty(None));
     }
 
     #[test]
@@ -178,5 +174,6 @@ mod tests {
             panic!("a body the middleware cannot forward was not refused")
         };
         assert!(message.contains("authorization-for"), "{message}");
+        assert!(message.contains("`content-length: 0`"), "{message}");
     }
 }

@@ -47,7 +47,9 @@ impl Guest for App {
 }
 
 struct Target {
-    scheme: Scheme,
+    /// `None` for a network-path URL (`//host/path`): the scheme is left to the host, as some
+    /// clients leave it.
+    scheme: Option<Scheme>,
     authority: String,
     path_with_query: String,
 }
@@ -55,12 +57,18 @@ struct Target {
 impl Target {
     fn parse(url: &str) -> Result<Target, String> {
         let (scheme, rest) = url
-            .split_once("://")
+            .split_once("//")
             .ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
         let scheme = match scheme {
-            "https" => Scheme::Https,
-            "http" => Scheme::Http,
-            other => Scheme::Other(other.to_owned()),
+            "" => None,
+            "https:" => Some(Scheme::Https),
+            "http:" => Some(Scheme::Http),
+            other => Some(Scheme::Other(
+                other
+                    .strip_suffix(':')
+                    .ok_or_else(|| format!("`{url}` is not an absolute URL"))?
+                    .to_owned(),
+            )),
         };
         let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
         Ok(Target {
@@ -96,12 +104,19 @@ fn send(
     for (name, value) in extra_headers {
         append(&headers, name, value)?;
     }
-    // A test's way to send a body without asking for the header, to see the middleware refuse.
-    let skip_authorization_for = extra_headers
-        .iter()
-        .any(|(name, value)| name == "x-sample-app" && value == "skip-authorization-for");
+    // Tests' ways to see the middleware refuse: a body without asking for the header, and a GET
+    // whose body the app writes without declaring its length.
+    let knob = |wanted: &str| {
+        extra_headers
+            .iter()
+            .any(|(name, value)| name == "x-sample-app" && value == wanted)
+    };
+    let skip_authorization_for = knob("skip-authorization-for");
+    let undeclared_get_body = knob("get-with-undeclared-body");
     let content = body.filter(|body| !body.is_empty());
-    if let Some(content) = content {
+    if let Some(content) = content
+        && !undeclared_get_body
+    {
         // The middleware cannot rebuild a request with a body, so the app authorizes it itself.
         let has_authorization = !headers.get("authorization").is_empty();
         if !has_authorization
@@ -112,17 +127,20 @@ fn send(
         }
         append(&headers, "content-type", "text/plain")?;
         append(&headers, "content-length", &content.len().to_string())?;
+    } else if body.is_some() && !undeclared_get_body {
+        // An empty body makes a GET whose body is still taken and finished, as many clients do;
+        // declaring it empty lets the middleware authorize it.
+        append(&headers, "content-length", "0")?;
     }
     let request = OutgoingRequest::new(headers);
-    // An empty body makes a GET whose body is still taken and finished, as some clients do.
-    let method = if content.is_some() {
+    let method = if content.is_some() && !undeclared_get_body {
         Method::Put
     } else {
         Method::Get
     };
     request.set_method(&method).map_err(|()| "bad method")?;
     request
-        .set_scheme(Some(&target.scheme))
+        .set_scheme(target.scheme.as_ref())
         .map_err(|()| "bad scheme")?;
     request
         .set_authority(Some(&target.authority))

@@ -81,6 +81,12 @@ struct Router {
 }
 
 impl WasiHttpHooks for Router {
+    /// A host whose default is plain http, as wasmtime lets a host choose: a request that names
+    /// no scheme must not reach a service in clear text with a token.
+    fn default_scheme(&mut self) -> Option<http::uri::Scheme> {
+        Some(http::uri::Scheme::HTTP)
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,

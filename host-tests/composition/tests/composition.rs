@@ -207,6 +207,37 @@ fn a_get_whose_client_takes_and_finishes_an_empty_body_still_gets_the_header() {
 }
 
 #[test]
+fn a_get_whose_body_the_app_writes_without_a_length_is_refused_rather_than_sent_without_it() {
+    let mut app = App::new();
+    let error = app
+        .fetch(
+            "https://myvault.vault.azure.net/secrets/db",
+            &[("x-sample-app", "get-with-undeclared-body")],
+            Some("a body a GET may carry"),
+        )
+        .unwrap_err();
+    assert!(
+        error.contains("cannot authorize a request with a body"),
+        "{error}"
+    );
+    assert!(error.contains("`content-length: 0`"), "{error}");
+    assert!(app.upstream.requests().is_empty(), "nothing went out");
+}
+
+#[test]
+fn a_request_without_a_scheme_is_sent_over_https_though_the_hosts_default_is_http() {
+    let mut app = App::new();
+    let fetched = app.get("//myvault.vault.azure.net/secrets/db").unwrap();
+    assert_eq!(fetched.status, 200);
+    let upstream = app.upstream.requests();
+    assert_eq!(
+        upstream[0].url,
+        "https://myvault.vault.azure.net/secrets/db"
+    );
+    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+}
+
+#[test]
 fn a_body_the_middleware_cannot_reach_is_refused_rather_than_lost() {
     let mut app = App::new();
     let error = app
