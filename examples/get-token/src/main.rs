@@ -21,7 +21,7 @@ use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtx;
 
-/// What the component is granted: its variables and the token file's directory (read-only).
+/// What the component is granted: its variables and the token's projected volume (read-only).
 struct Grants {
     env: Vec<(String, String)>,
     preopens: Vec<(PathBuf, String)>,
@@ -33,8 +33,8 @@ const USAGE: &str = "usage: get-token [--live] [--scope SCOPE]
 Without --live, a built-in fake Microsoft Entra authority answers (no Azure needed).
 With --live, the real authority is asked, configured like azure-identity from
 AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST
-(an AKS pod with workload identity has them); the token file's directory is granted
-to the component read-only.";
+(an AKS pod with workload identity has them); the token's projected volume (the
+directory holding ..data) is granted to the component read-only.";
 
 struct Args {
     live: bool,

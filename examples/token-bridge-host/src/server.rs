@@ -31,7 +31,7 @@ pub struct BridgeConfig {
     pub component: Option<PathBuf>,
     /// The component's environment: the bridge's settings and the credential's `AZURE_*`.
     pub env: Vec<(String, String)>,
-    /// `(host directory, guest path)`, granted read-only: the token file's directory.
+    /// `(host directory, guest path)`, granted read-only: the token's projected volume.
     pub preopens: Vec<(PathBuf, String)>,
     pub authority: Authority,
     /// Write a line to stderr for each request (method, path, status, time; never a header).

@@ -7,8 +7,8 @@
 //!   host (here: once);
 //! - keep the `workload-identity-credential` resource across requests: it holds the token cache,
 //!   so the second round is served from memory;
-//! - grant the component only the token file's directory, read-only, and only the AZURE_*
-//!   variables;
+//! - grant the component only the token's projected volume (the directory holding `..data`,
+//!   which survives the kubelet's rotations), read-only, and only the AZURE_* variables;
 //! - print errors with what Entra said: AADSTS codes, correlation and trace ids.
 
 use credential_host::{
@@ -108,7 +108,7 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
     Ok(true)
 }
 
-/// WASI for the component: the AZURE_* variables, and the token file's directory, read-only, at
+/// WASI for the component: the AZURE_* variables, and the token's projected volume, read-only, at
 /// the same path. Nothing else: no other files, no stdin, no other variables.
 /// Requests go out over the network with wasmtime-wasi-http's own client.
 fn host_state() -> wasmtime::Result<WasiHost<Authority>> {
