@@ -17,6 +17,8 @@ pub const AKS_TOKEN_FILE: &str = "/var/run/secrets/azure/tokens/azure-identity-t
 pub const AKS_WEBHOOK_1_6_VOLUME: &str = "/var/run/secrets/azure/wi";
 /// The token file's path inside the pod with webhook v1.6.
 pub const AKS_WEBHOOK_1_6_TOKEN_FILE: &str = "/var/run/secrets/azure/wi/token/azure-identity-token";
+/// The token file's path inside the volume with webhook v1.6.
+pub const AKS_WEBHOOK_1_6_TOKEN_PATH: &str = "token/azure-identity-token";
 
 /// The symlink the kubelet keeps at the root of every projected volume, pointing at the
 /// current timestamped directory; a rotation writes a new directory, swaps this link and

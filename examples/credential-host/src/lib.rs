@@ -27,7 +27,7 @@ pub use bindings::types::{
 pub use bindings::{WorkloadIdentity, WorkloadIdentityOptions, WorkloadIdentityPre};
 pub use grant::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, AKS_TOKEN_FILE_NAME, AKS_WEBHOOK_1_6_TOKEN_FILE,
-    AKS_WEBHOOK_1_6_VOLUME, grant_read_only, token_file_grant,
+    AKS_WEBHOOK_1_6_TOKEN_PATH, AKS_WEBHOOK_1_6_VOLUME, grant_read_only, token_file_grant,
 };
 pub use incoming::handle_request;
 pub use linker::wasi_http_linker;

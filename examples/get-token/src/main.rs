@@ -10,8 +10,9 @@ use credential_host::fake_authority::{
     DEMO_ASSERTION, DEMO_CLIENT, DEMO_TENANT, FakeEntra, TokenDirectory,
 };
 use credential_host::{
-    AKS_TOKEN_DIR, AKS_TOKEN_FILE, Authority, CredentialError, TokenRequestOptions, WasiHost,
-    WorkloadIdentityPre, grant_read_only, token_file_grant, wasi_http_linker,
+    AKS_WEBHOOK_1_6_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_PATH, AKS_WEBHOOK_1_6_VOLUME, Authority,
+    CredentialError, TokenRequestOptions, WasiHost, WorkloadIdentityPre, grant_read_only,
+    token_file_grant, wasi_http_linker,
 };
 use guest_artifacts::CREDENTIAL;
 use std::path::PathBuf;
@@ -80,18 +81,25 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn run_with_fake_authority(scope: &str) -> Result<(), String> {
-    let tokens = TokenDirectory::with_token(DEMO_ASSERTION).map_err(|e| e.to_string())?;
+    // A projected volume as the kubelet lays it out for webhook v1.6, granted at its pod path.
+    let tokens = TokenDirectory::new().map_err(|e| e.to_string())?;
+    tokens
+        .project_file(AKS_WEBHOOK_1_6_TOKEN_PATH, DEMO_ASSERTION)
+        .map_err(|e| e.to_string())?;
     let fake = FakeEntra::new();
     let grants = Grants {
         env: [
             (AZURE_TENANT_ID, DEMO_TENANT),
             (AZURE_CLIENT_ID, DEMO_CLIENT),
-            (AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE),
+            (AZURE_FEDERATED_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_FILE),
             (AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com"),
         ]
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .into(),
-        preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
+        preopens: vec![(
+            tokens.path().to_path_buf(),
+            AKS_WEBHOOK_1_6_VOLUME.to_owned(),
+        )],
     };
     println!("authority: built-in fake Microsoft Entra ID (no Azure needed)");
     acquire_and_print(grants, Authority::Fake(fake.clone()), scope)?;

@@ -1,13 +1,14 @@
 //! The setup of `--fake-authority`, shared with the tests: a demo workload identity (the
-//! variables the AKS webhook injects, a token file in a directory shaped like the kubelet's) and
-//! a fake Microsoft Entra ID in-process.
+//! variables the AKS webhook injects, a token file in a projected volume laid out as the kubelet
+//! does for webhook v1.6, granted as a pod's bridge grants it) and a fake Microsoft Entra ID
+//! in-process.
 
 use crate::{Authority, BridgeConfig, Limits, RunningBridge};
 use azure_workload_identity::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
 };
 use credential_host::fake_authority::{FakeEntra, TokenDirectory};
-use credential_host::{AKS_TOKEN_DIR, AKS_TOKEN_FILE};
+use credential_host::{AKS_WEBHOOK_1_6_TOKEN_PATH, token_file_grant};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -22,12 +23,18 @@ pub fn fake_authority_config(
     mut env: Vec<(String, String)>,
     fake: &FakeEntra,
 ) -> std::io::Result<(BridgeConfig, TokenDirectory)> {
-    let tokens = TokenDirectory::with_token(DEMO_ASSERTION)?;
+    let tokens = TokenDirectory::new()?;
+    tokens.project_file(AKS_WEBHOOK_1_6_TOKEN_PATH, DEMO_ASSERTION)?;
+    let token_file = tokens.path().join(AKS_WEBHOOK_1_6_TOKEN_PATH);
+    let token_file = token_file.to_string_lossy().into_owned();
+    // What the bridge grants in a pod: the volume found from the file (main.rs does the same).
+    let grant = token_file_grant(&token_file)
+        .ok_or_else(|| std::io::Error::other("the demo token volume is not a directory"))?;
     env.retain(|(name, _)| !name.starts_with("AZURE_"));
     for (name, value) in [
         (AZURE_TENANT_ID, DEMO_TENANT),
         (AZURE_CLIENT_ID, DEMO_CLIENT),
-        (AZURE_FEDERATED_TOKEN_FILE, AKS_TOKEN_FILE),
+        (AZURE_FEDERATED_TOKEN_FILE, &token_file),
         (AZURE_AUTHORITY_HOST, "https://login.microsoftonline.com"),
     ] {
         env.push((name.into(), value.into()));
@@ -36,7 +43,7 @@ pub fn fake_authority_config(
         listen,
         component: None,
         env,
-        preopens: vec![(tokens.path().to_path_buf(), AKS_TOKEN_DIR.to_owned())],
+        preopens: vec![grant],
         authority: Authority::Fake(fake.clone()),
         log: false,
         limits: Limits::default(),
@@ -49,7 +56,7 @@ pub fn fake_authority_config(
 pub struct FakeBridge {
     pub running: RunningBridge,
     pub entra: FakeEntra,
-    _tokens: TokenDirectory,
+    tokens: TokenDirectory,
 }
 
 impl FakeBridge {
@@ -73,12 +80,19 @@ impl FakeBridge {
         Ok(FakeBridge {
             running: RunningBridge::start(config)?,
             entra,
-            _tokens: tokens,
+            tokens,
         })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.running.address()
+    }
+
+    /// Rotates the token as the kubelet does: a new timestamped directory, `..data` swapped to
+    /// it, the old one deleted.
+    pub fn rotate_token(&self, contents: &str) -> std::io::Result<()> {
+        self.tokens
+            .project_file(AKS_WEBHOOK_1_6_TOKEN_PATH, contents)
     }
 }
 

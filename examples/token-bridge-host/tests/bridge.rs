@@ -146,6 +146,43 @@ fn entra_failures_are_passed_on_with_their_status_and_codes_and_not_kept() {
 }
 
 #[test]
+fn a_long_lived_bridge_reads_the_token_rotated_under_webhook_1_6s_layout() {
+    // The demo's volume has webhook v1.6's layout (`token/` a symlink into the timestamped
+    // directory) and is granted as main.rs grants a pod's. The rotation deletes the directory
+    // the first read went through; Entra then says the old assertion expired, which makes the
+    // credential read the file again at once.
+    let bridge = start_bridge();
+    assert_eq!(get(bridge.address(), VAULT_PATH, SECRET).0, 200);
+    bridge
+        .rotate_token("rotated-service-account-token")
+        .unwrap();
+    bridge.entra.enqueue(FakeResponse::json(
+        400,
+        r#"{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range.","error_codes":[700024]}"#,
+    ));
+    let (status, body) = get(
+        bridge.address(),
+        "/msi/token?api-version=2019-08-01&resource=https://storage.azure.com/",
+        SECRET,
+    );
+    assert_eq!(status, 200, "{body}");
+    let assertions: Vec<_> = bridge
+        .entra
+        .requests()
+        .iter()
+        .map(|request| request.field("client_assertion").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        assertions,
+        [
+            DEMO_ASSERTION,
+            DEMO_ASSERTION,
+            "rotated-service-account-token"
+        ]
+    );
+}
+
+#[test]
 fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
     let error = RunningBridge::start(BridgeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
