@@ -11,7 +11,6 @@ mod embedding;
 mod local_server;
 mod silent_listener;
 mod test_clock;
-mod tools;
 
 pub use canned::CannedEndpoint;
 pub use credential_host::fake_authority::{
@@ -28,4 +27,4 @@ pub use embedding::{
 pub use local_server::{LocalServer, ServerAnswer};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
-pub use tools::{npm_ci_unless_installed, run_to_success};
+pub use test_tools::{npm_ci_unless_installed, python_venv, run_to_success};

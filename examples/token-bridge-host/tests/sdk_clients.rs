@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Bridge, SECRET, STORAGE, start_bridge};
-use host_tests::{npm_ci_unless_installed, run_to_success};
+use host_tests::{npm_ci_unless_installed, python_venv, run_to_success};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,30 +34,10 @@ fn install_dir() -> PathBuf {
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        let venv = install_dir().join("python-venv");
-        let python = venv.join("bin").join("python");
-        let installed = Command::new(&python)
-            .args([
-                "-c",
-                "import azure.identity; print(azure.identity.__version__)",
-            ])
-            .output()
-            .is_ok_and(|output| {
-                String::from_utf8_lossy(&output.stdout).trim() == AZURE_IDENTITY_PYTHON
-            });
-        if !installed {
-            run_to_success(
-                Command::new("python3").arg("-m").arg("venv").arg(&venv),
-                "python3 -m venv",
-            );
-            run_to_success(
-                Command::new(venv.join("bin").join("pip"))
-                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(clients_dir().join("python").join("requirements.txt")),
-                "pip install -r requirements.txt",
-            );
-        }
-        python
+        python_venv(
+            &install_dir().join("python-venv"),
+            &clients_dir().join("python").join("requirements.txt"),
+        )
     })
 }
 

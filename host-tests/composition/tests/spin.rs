@@ -1,7 +1,8 @@
 //! The Spin example app with the credential plugged into its `azure:identity/credential` import,
 //! as Spin composes a component dependency, served as a wasi:http proxy in wasmtime (Spin itself
-//! cannot be installed here). The app's environment and files are what spin.toml gives it, and
-//! with `dependencies_inherit_configuration` the credential sees the same.
+//! cannot be installed here). The app's environment and files are what the README's `spin up
+//! --env …` and spin.toml's `files` give it, and with `dependencies_inherit_configuration` the
+//! credential sees the same.
 
 use composition_tests::{AUTHORITY, FakeUpstream, Pod, ProxyComposition, Served};
 use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, FakeResponse, TokenDirectory};
@@ -63,7 +64,7 @@ impl SpinPod {
     }
 }
 
-/// spin.toml's `environment`, with the variables the AKS webhook injected into Spin's pod.
+/// What `spin up --env` passes on: the variables the AKS webhook injected into Spin's pod.
 const SPIN_ENV: [(&str, &str); 4] = [
     ("AZURE_TENANT_ID", TENANT),
     ("AZURE_CLIENT_ID", CLIENT),
