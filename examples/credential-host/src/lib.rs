@@ -1,6 +1,6 @@
 //! What a wasmtime 48 host of the credential needs, in one place: the credential's bindings, a
-//! store type with WASI and wasi:http, the linker, the real network send, the read-only grant of
-//! the token directory, and calling a guest's `wasi:http/incoming-handler`. The token bridge's
+//! store type with WASI and wasi:http, the linker, the real network send (with the AKS token
+//! proxy's TLS settings), the read-only grant of the token directory, and calling a guest's `wasi:http/incoming-handler`. The token bridge's
 //! server, the embedding example, the demo and the test harness all use it.
 //!
 //! With the `fake-authority` feature it also has a fake Microsoft Entra ID answering in-process,
@@ -16,6 +16,7 @@ mod incoming;
 mod linker;
 mod network;
 mod state;
+mod token_proxy;
 
 #[cfg(feature = "fake-authority")]
 pub mod fake_authority;
@@ -33,3 +34,4 @@ pub use incoming::handle_request;
 pub use linker::wasi_http_linker;
 pub use network::{ResponseFuture, SentResponse, send_over_network};
 pub use state::WasiHost;
+pub use token_proxy::TokenProxyTls;
