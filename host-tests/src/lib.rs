@@ -1,5 +1,5 @@
 //! The test harness: the credential component in wasmtime with a test transport and test
-//! clocks (`CredentialComponent`), misbehaving local servers, the benchmark's endpoint, and the
+//! clocks (`CredentialComponent`), misbehaving local servers, an AKS token proxy over TLS, the benchmark's endpoint, and the
 //! tools the tests run. The host pieces themselves (bindings, store, linker, fake authority)
 //! are `credential-host`'s, re-exported here for the tests.
 
@@ -11,6 +11,7 @@ mod embedding;
 mod local_server;
 mod silent_listener;
 mod test_clock;
+mod tls_proxy;
 
 pub use canned::CannedEndpoint;
 pub use credential_host::fake_authority::{
@@ -28,3 +29,4 @@ pub use local_server::{LocalServer, ServerAnswer};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use test_tools::{npm_ci_unless_installed, python_venv, run_to_success};
+pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy};

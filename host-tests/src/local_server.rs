@@ -198,9 +198,11 @@ fn serve(
     connection.flush()
 }
 
-/// Reads the request head and its Content-Length body.
-fn read_request(connection: &mut TcpStream) -> std::io::Result<()> {
+/// Reads the request head and its Content-Length body; returns the request line.
+pub(crate) fn read_request(connection: &mut impl Read) -> std::io::Result<String> {
     let mut reader = BufReader::new(connection);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
     let mut content_length = 0;
     let mut line = String::new();
     loop {
@@ -215,11 +217,12 @@ fn read_request(connection: &mut TcpStream) -> std::io::Result<()> {
         }
     }
     let mut body = vec![0; content_length.min(1024 * 1024)];
-    reader.read_exact(&mut body)
+    reader.read_exact(&mut body)?;
+    Ok(request_line.trim_end().to_owned())
 }
 
-fn write_head(
-    connection: &mut TcpStream,
+pub(crate) fn write_head(
+    connection: &mut impl Write,
     status: u16,
     headers: &[(String, String)],
     content_length: usize,

@@ -127,8 +127,10 @@ fn run_live(scope: &str) -> Result<(), String> {
             .into_iter()
             .collect(),
     };
+    // Requests to an AKS token proxy (identity binding) with its CA and SNI name.
+    let authority = Authority::network_from_env(|name| std::env::var(name).ok())?;
     println!("authority: Microsoft Entra ID, configured from this process's AZURE_* variables");
-    acquire_and_print(grants, Authority::Network, scope)
+    acquire_and_print(grants, authority, scope)
 }
 
 fn acquire_and_print(grants: Grants, authority: Authority, scope: &str) -> Result<(), String> {

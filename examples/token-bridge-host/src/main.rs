@@ -31,7 +31,9 @@ protocol) with tokens for the pod's workload identity, and GET /healthz for prob
 Environment: IDENTITY_HEADER (the secret callers send as X-IDENTITY-HEADER, at least 16
 characters), TOKEN_BRIDGE_RESOURCES (the resources tokens may be had for), and the
 credential's AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE,
-AZURE_AUTHORITY_HOST (an AKS pod with workload identity has them).";
+AZURE_AUTHORITY_HOST (an AKS pod with workload identity has them), and for AKS identity binding
+AZURE_KUBERNETES_TOKEN_PROXY with AZURE_KUBERNETES_SNI_NAME and AZURE_KUBERNETES_CA_FILE or
+AZURE_KUBERNETES_CA_DATA (the bridge's own TLS to the proxy trusts that CA and sends that name).";
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
 struct Args {
@@ -121,6 +123,13 @@ fn run(args: Args) -> Result<(), String> {
         _demo_tokens = tokens;
         config
     } else {
+        // Requests to the AKS token proxy with its CA and SNI name, from the bridge's env.
+        let authority = Authority::network_from_env(|name| {
+            env.iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        })?;
         // Read-only, as every grant of the bridge's.
         let preopens = std::env::var(AZURE_FEDERATED_TOKEN_FILE)
             .ok()
@@ -132,7 +141,7 @@ fn run(args: Args) -> Result<(), String> {
             component: args.component,
             env,
             preopens,
-            authority: Authority::Network,
+            authority,
             log: args.log,
             limits: Limits::default(),
         }

@@ -267,7 +267,7 @@ fn a_worker_stuck_on_a_silent_authority_fails_health_and_nobody_waits_for_it() {
         "AZURE_AUTHORITY_HOST".into(),
         format!("https://{}", authority.address),
     ));
-    config.authority = Authority::Network;
+    config.authority = Authority::Network(None);
     config.limits = Limits {
         stuck_after,
         ..Limits::default()

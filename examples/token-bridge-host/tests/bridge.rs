@@ -189,7 +189,7 @@ fn a_bridge_without_its_settings_does_not_start_and_says_what_to_set() {
         component: None,
         env: vec![("IDENTITY_HEADER".into(), "short".into())],
         preopens: Vec::new(),
-        authority: Authority::Network,
+        authority: Authority::Network(None),
         log: false,
         limits: Limits::default(),
     })

@@ -23,7 +23,9 @@ use wasmtime_wasi::WasiCtx;
 
 const USAGE: &str = "usage: wasmtime-host COMPONENT.wasm [SCOPE ...]
 Configured from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE and
-AZURE_AUTHORITY_HOST; the default scope is https://management.azure.com/.default.";
+AZURE_AUTHORITY_HOST (AKS identity binding: AZURE_KUBERNETES_TOKEN_PROXY, with
+AZURE_KUBERNETES_SNI_NAME and AZURE_KUBERNETES_CA_FILE or AZURE_KUBERNETES_CA_DATA); the default
+scope is https://management.azure.com/.default.";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -110,8 +112,11 @@ fn run(component_path: &str, scopes: &[String]) -> wasmtime::Result<bool> {
 
 /// WASI for the component: the AZURE_* variables, and the token's projected volume, read-only, at
 /// the same path. Nothing else: no other files, no stdin, no other variables.
-/// Requests go out over the network with wasmtime-wasi-http's own client.
+/// Requests go out over the network with wasmtime-wasi-http's own client; those to the AKS token
+/// proxy (identity binding) with its CA and SNI name, which the component cannot apply itself.
 fn host_state() -> wasmtime::Result<WasiHost<Authority>> {
+    let authority = Authority::network_from_env(|name| std::env::var(name).ok())
+        .map_err(wasmtime::Error::msg)?;
     let mut wasi = WasiCtx::builder();
     for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("AZURE_")) {
         wasi.env(&name, &value);
@@ -120,7 +125,7 @@ fn host_state() -> wasmtime::Result<WasiHost<Authority>> {
         .ok()
         .and_then(|file| token_file_grant(&file));
     grant_read_only(&mut wasi, token_directory.as_slice())?;
-    Ok(WasiHost::new(wasi.build(), Authority::Network))
+    Ok(WasiHost::new(wasi.build(), authority))
 }
 
 /// A credential-error for a person: what failed, what Entra said, and what to quote to support.

@@ -1,17 +1,10 @@
 //! The example as a user runs it, on the built component. Without Azure at hand these runs stop
 //! at the credential's own checks: its configuration comes from the process's AZURE_* variables.
 
-use guest_artifacts::CREDENTIAL as COMPONENT_PATH;
-use std::process::{Command, Output};
+mod common;
 
-fn wasmtime_host(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmtime-host"));
-    command.args(args).env_clear();
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("the example runs")
-}
+use common::wasmtime_host;
+use guest_artifacts::CREDENTIAL as COMPONENT_PATH;
 
 #[test]
 fn without_the_pods_variables_it_names_each_missing_one_and_fails() {
