@@ -119,8 +119,14 @@ pub fn start_command(
         .args(["--fake-authority", "--listen", "127.0.0.1:0"])
         .args(args)
         .env(IDENTITY_HEADER, secret)
-        .env(TOKEN_BRIDGE_RESOURCES, resources)
-        .stderr(Stdio::piped());
+        .env(TOKEN_BRIDGE_RESOURCES, resources);
+    start_serving(command)
+}
+
+/// Starts `command` (a `token-bridge` with its arguments and settings, listening on a free
+/// port); returns once it names its address.
+pub fn start_serving(mut command: Command) -> std::io::Result<StartedCommand> {
+    command.stderr(Stdio::piped());
     let mut child = command.spawn()?;
     let mut log = BufReader::new(child.stderr.take().expect("stderr is piped"));
     let mut first_line = String::new();
