@@ -29,7 +29,7 @@ pub struct ThrowAwayCa {
 
 impl ThrowAwayCa {
     /// A new CA (P-256, valid for a day). Fails the test when openssl is missing.
-    pub fn new() -> ThrowAwayCa {
+    pub fn generate() -> ThrowAwayCa {
         // Each CA its own name, so that a certificate from another is an unknown issuer.
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!("/CN=throw-away-ca-{}", NEXT.fetch_add(1, Ordering::Relaxed));

@@ -63,7 +63,7 @@ impl Drop for Sidecar {
 /// The command as a sidecar runs it, configured by its environment alone.
 #[test]
 fn the_token_bridge_command_gets_tokens_through_the_proxy_with_its_ca_and_sni() {
-    let ca = ThrowAwayCa::new();
+    let ca = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&ca, SNI_NAME);
     let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_token-bridge"));
@@ -142,7 +142,7 @@ fn bridge_trusting_ca_file(
 
 #[test]
 fn a_rotated_ca_file_is_picked_up_and_an_emptied_one_keeps_the_last_good_ca() {
-    let first_ca = ThrowAwayCa::new();
+    let first_ca = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&first_ca, SNI_NAME);
     let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
     let ca_dir = TokenDirectory::new().unwrap();
@@ -153,7 +153,7 @@ fn a_rotated_ca_file_is_picked_up_and_an_emptied_one_keeps_the_last_good_ca() {
     access_token(get(bridge.address(), VAULT_PATH, SECRET));
 
     // The CA rotates: the kubelet writes the new CA, the proxy's certificate is re-issued.
-    let second_ca = ThrowAwayCa::new();
+    let second_ca = ThrowAwayCa::generate();
     std::fs::write(&ca_file, second_ca.cert_pem()).unwrap();
     proxy.present(&second_ca, SNI_NAME);
     access_token(get(bridge.address(), &token_path(STORAGE), SECRET));

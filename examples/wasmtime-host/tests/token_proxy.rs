@@ -62,7 +62,7 @@ fn assert_got_a_token(output: &Output) {
 
 #[test]
 fn a_token_comes_through_the_proxy_trusting_its_ca_file_and_naming_its_sni() {
-    let ca = ThrowAwayCa::new();
+    let ca = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&ca, SNI_NAME);
     let ca_file = ca.cert_path();
     let (output, _) = run_with_proxy(
@@ -78,7 +78,7 @@ fn a_token_comes_through_the_proxy_trusting_its_ca_file_and_naming_its_sni() {
 
 #[test]
 fn a_token_comes_through_the_proxy_trusting_its_ca_data() {
-    let ca = ThrowAwayCa::new();
+    let ca = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&ca, SNI_NAME);
     let (output, _) = run_with_proxy(
         &proxy,
@@ -93,8 +93,8 @@ fn a_token_comes_through_the_proxy_trusting_its_ca_data() {
 
 #[test]
 fn a_proxy_certificate_from_another_ca_is_refused_naming_the_problem() {
-    let trusted = ThrowAwayCa::new();
-    let other = ThrowAwayCa::new();
+    let trusted = ThrowAwayCa::generate();
+    let other = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&other, SNI_NAME);
     let ca_file = trusted.cert_path();
     let (output, took) = run_with_proxy(
@@ -126,7 +126,7 @@ fn a_proxy_certificate_from_another_ca_is_refused_naming_the_problem() {
 
 #[test]
 fn a_missing_ca_file_stops_the_host_at_its_start_naming_the_variable_and_the_file() {
-    let ca = ThrowAwayCa::new();
+    let ca = ThrowAwayCa::generate();
     let proxy = TlsProxy::start(&ca, SNI_NAME);
     let (output, _) = run_with_proxy(
         &proxy,
