@@ -104,26 +104,24 @@ impl TokenProxyTls {
                 .trust
                 .client_config()
                 .map_err(|problem| wasmtime_wasi_http::Error::InternalError(Some(problem)))?;
-            let described = proxy.clone();
-            let describe = move || {
-                let proxy = described;
-                format!(
-                    "TLS with the token proxy {}:{} (server name {}, trusting {})",
-                    proxy.host,
-                    proxy.port,
-                    proxy.server_name.to_str(),
-                    proxy.trust.source()
-                )
-            };
-            send::send_over_tls(
-                request,
-                options,
-                config,
-                proxy.server_name.clone(),
-                describe,
-            )
-            .await
+            let what = proxy.describe();
+            let server_name = proxy.server_name.clone();
+            send::send_over_tls(request, options, config, server_name, what).await
         })
+    }
+}
+
+impl Proxy {
+    /// The connection, for TLS failures: "TLS with the token proxy host:port (server name …,
+    /// trusting …)".
+    fn describe(&self) -> String {
+        format!(
+            "TLS with the token proxy {}:{} (server name {}, trusting {})",
+            self.host,
+            self.port,
+            self.server_name.to_str(),
+            self.trust.source()
+        )
     }
 }
 

@@ -24,13 +24,13 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 const UNSET_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Sends `request` to its URI's host and port over TLS with `config`, naming `server_name`.
-/// `describe` says what the connection was ("TLS with the token proxy …"), for TLS failures.
+/// `what` names the connection ("TLS with the token proxy …"), for TLS failures.
 pub(super) async fn send_over_tls(
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
     config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
-    describe: impl FnOnce() -> String + Send + 'static,
+    what: String,
 ) -> wasmtime_wasi_http::Result<SentResponse> {
     let limit = |pick: fn(&RequestOptions) -> Option<Duration>| {
         options.as_ref().and_then(pick).unwrap_or(UNSET_TIMEOUT)
@@ -53,7 +53,7 @@ pub(super) async fn send_over_tls(
     )
     .await
     .map_err(|_| Error::ConnectionTimeout)?
-    .map_err(|error| tls_failure(error, describe))?;
+    .map_err(|error| tls_failure(error, &what))?;
     let (mut sender, connection) = timeout_at(
         connected_by,
         hyper::client::conn::http1::handshake(TokioIo::new(tls)),
@@ -111,12 +111,12 @@ pub(super) async fn send_over_tls(
 /// A certificate the proxy's CA does not vouch for, a name it is not valid for: said in words
 /// (`internal-error` is the one wasi:http code with room for them), with what was trusted.
 /// Other TLS failures keep wasmtime-wasi-http's mapping.
-fn tls_failure(error: std::io::Error, describe: impl FnOnce() -> String) -> Error {
+fn tls_failure(error: std::io::Error, what: &str) -> Error {
     match error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(tls) => Error::InternalError(Some(format!("{} failed: {tls}", describe()))),
+        Some(tls) => Error::InternalError(Some(format!("{what} failed: {tls}"))),
         None => Error::Tls(error),
     }
 }
