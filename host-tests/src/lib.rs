@@ -1,7 +1,7 @@
 //! The test harness: the credential component in wasmtime with a test transport and test
-//! clocks (`CredentialComponent`), misbehaving local servers, an AKS token proxy over TLS, the benchmark's endpoint, and the
-//! tools the tests run. The host pieces themselves (bindings, store, linker, fake authority)
-//! are `credential-host`'s, re-exported here for the tests.
+//! clocks (`CredentialComponent`), misbehaving local servers, an AKS token proxy over TLS, the
+//! benchmark's endpoint, and the tools the tests run. The host pieces themselves (bindings,
+//! store, linker, fake authority) are `credential-host`'s, re-exported here for the tests.
 
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]

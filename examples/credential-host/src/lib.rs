@@ -1,7 +1,8 @@
 //! What a wasmtime 48 host of the credential needs, in one place: the credential's bindings, a
 //! store type with WASI and wasi:http, the linker, the real network send (with the AKS token
-//! proxy's TLS settings), the read-only grant of the token directory, and calling a guest's `wasi:http/incoming-handler`. The token bridge's
-//! server, the embedding example, the demo and the test harness all use it.
+//! proxy's TLS settings), the read-only grant of the token directory, and calling a guest's
+//! `wasi:http/incoming-handler`. The token bridge's server, the embedding example, the demo and
+//! the test harness all use it.
 //!
 //! With the `fake-authority` feature it also has a fake Microsoft Entra ID answering in-process,
 //! a demo identity and a kubelet-shaped token directory, for demos and tests.
