@@ -6,7 +6,9 @@ mod common;
 
 use common::wasmtime_host;
 use guest_artifacts::CREDENTIAL as COMPONENT_PATH;
-use host_tests::{AKS_TOKEN_FILE_NAME, ProxyConnection, ThrowAwayCa, TlsProxy, TokenDirectory};
+use host_tests::{
+    AKS_TOKEN_FILE_NAME, ProxyConnection, SilentListener, ThrowAwayCa, TlsProxy, TokenDirectory,
+};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -139,4 +141,34 @@ fn a_missing_ca_file_stops_the_host_at_its_start_naming_the_variable_and_the_fil
         "{stderr}"
     );
     assert_eq!(proxy.connections(), []);
+}
+
+#[test]
+fn a_proxy_that_never_finishes_the_tls_handshake_costs_a_bounded_wait_naming_it() {
+    // It accepts connections and never answers the ClientHello: the host's send, which does
+    // the handshake itself for the proxy, must not wait on it past the attempt's bounds.
+    let silent = SilentListener::start().unwrap();
+    let tokens = TokenDirectory::with_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln").unwrap();
+    let token_file = tokens.path().join(AKS_TOKEN_FILE_NAME);
+    let proxy_url = format!("https://{}/identity", silent.address());
+    let ca = ThrowAwayCa::generate();
+    let ca_file = ca.cert_path();
+    let env = [
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b"),
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("AZURE_KUBERNETES_TOKEN_PROXY", &proxy_url),
+        ("AZURE_KUBERNETES_SNI_NAME", SNI_NAME),
+        ("AZURE_KUBERNETES_CA_FILE", ca_file.to_str().unwrap()),
+    ];
+    let started = Instant::now();
+    let output = wasmtime_host(&[COMPONENT_PATH, SCOPE], &env);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // The credential's 60 s bound for a get-token, with a little room for the process.
+    assert!(took < Duration::from_secs(65), "took {took:?}: {stderr}");
+    // The handshake counts toward the connect timeout (10 s an attempt), then the retries.
+    assert!(stderr.contains("connecting timed out"), "{stderr}");
+    assert!(silent.connections() >= 1);
 }
