@@ -6,6 +6,7 @@
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]
 
+mod acceptor;
 mod canned;
 mod embedding;
 mod local_server;

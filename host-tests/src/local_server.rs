@@ -3,16 +3,13 @@
 //!
 //! Every thread it starts ends when the server is dropped, or after [`MAX_LIFETIME`] at the latest.
 
+use crate::acceptor::{Acceptor, MAX_LIFETIME, lock};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// No connection of a test server lives longer than this.
-pub const MAX_LIFETIME: Duration = Duration::from_secs(180);
 
 /// How the server treats one request.
 #[derive(Clone, Debug)]
@@ -55,33 +52,28 @@ struct State {
 }
 
 pub struct LocalServer {
-    address: SocketAddr,
+    acceptor: Acceptor,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl LocalServer {
     /// Listens on an ephemeral port of 127.0.0.1. Unscripted requests get a token.
     pub fn start() -> std::io::Result<LocalServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let address = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
         let acceptor = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || accept_until_stopped(listener, state, stop))
+            let state = state.clone();
+            Acceptor::start(move |connection, stop| {
+                let (state, stop) = (state.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(connection, &state, &stop);
+                });
+            })?
         };
-        Ok(LocalServer {
-            address,
-            state,
-            stop,
-            acceptor: Some(acceptor),
-        })
+        Ok(LocalServer { acceptor, state })
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.acceptor.address()
     }
 
     pub fn enqueue(&self, answer: ServerAnswer) {
@@ -91,37 +83,6 @@ impl LocalServer {
     /// How many requests arrived.
     pub fn requests(&self) -> usize {
         lock(&self.state).requests
-    }
-}
-
-impl Drop for LocalServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the acceptor blocked in accept().
-        let _ = TcpStream::connect(self.address);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn accept_until_stopped(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
-    let started = Instant::now();
-    for connection in listener.incoming() {
-        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_LIFETIME {
-            return;
-        }
-        let Ok(connection) = connection else { continue };
-        let (state, stop) = (state.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let _ = serve(connection, &state, &stop);
-        });
     }
 }
 

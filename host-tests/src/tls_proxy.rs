@@ -2,22 +2,23 @@
 //! certificate from a throw-away CA (made with the openssl CLI), recording the TLS server name
 //! (SNI) each connection asked for and the request it sent, answering every request with a token.
 //!
-//! Every thread it starts ends when the proxy is dropped, or after [`MAX_LIFETIME`] at the latest.
+//! Every thread it starts ends when the proxy is dropped, or after
+//! [`MAX_LIFETIME`](crate::acceptor::MAX_LIFETIME) at the latest.
 
-use crate::local_server::{MAX_LIFETIME, read_request, write_head};
+use crate::acceptor::{Acceptor, lock};
+use crate::local_server::{read_request, write_head};
 use crate::run_to_success;
 use credential_host::fake_authority::TokenDirectory;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The token every answer carries, numbered by answer.
 pub const PROXY_ACCESS_TOKEN_PREFIX: &str = "proxy-access-token-";
@@ -117,37 +118,35 @@ pub struct ProxyConnection {
 }
 
 pub struct TlsProxy {
-    address: SocketAddr,
+    acceptor: Acceptor,
     certificate: Arc<Mutex<Arc<ServerConfig>>>,
     connections: Arc<Mutex<Vec<ProxyConnection>>>,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl TlsProxy {
     /// Listens on an ephemeral port of 127.0.0.1 with a certificate for `dns_name` from `ca`.
     pub fn start(ca: &ThrowAwayCa, dns_name: &str) -> TlsProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let address = listener.local_addr().expect("its address");
         let certificate = Arc::new(Mutex::new(server_config(ca, dns_name)));
         let connections = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
         let acceptor = {
-            let (certificate, connections, stop) =
-                (certificate.clone(), connections.clone(), stop.clone());
-            std::thread::spawn(move || accept(listener, &certificate, &connections, &stop))
+            let (certificate, connections) = (certificate.clone(), connections.clone());
+            Acceptor::start(move |tcp, _| {
+                let (config, connections) = (lock(&certificate).clone(), connections.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(tcp, config, &connections);
+                });
+            })
+            .expect("a loopback port")
         };
         TlsProxy {
-            address,
+            acceptor,
             certificate,
             connections,
-            stop,
-            acceptor: Some(acceptor),
         }
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.acceptor.address()
     }
 
     /// From the next connection on, a certificate for `dns_name` from `ca` (a re-issued one).
@@ -161,23 +160,6 @@ impl TlsProxy {
     }
 }
 
-impl Drop for TlsProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the acceptor blocked in accept().
-        let _ = TcpStream::connect(self.address);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-fn lock<T>(value: &Mutex<T>) -> MutexGuard<'_, T> {
-    value
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn server_config(ca: &ThrowAwayCa, dns_name: &str) -> Arc<ServerConfig> {
     let (chain, key) = ca.issue(dns_name);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -188,25 +170,6 @@ fn server_config(ca: &ThrowAwayCa, dns_name: &str) -> Arc<ServerConfig> {
         .with_single_cert(chain, key)
         .expect("the certificate and key match");
     Arc::new(config)
-}
-
-fn accept(
-    listener: TcpListener,
-    certificate: &Mutex<Arc<ServerConfig>>,
-    connections: &Arc<Mutex<Vec<ProxyConnection>>>,
-    stop: &AtomicBool,
-) {
-    let started = Instant::now();
-    for tcp in listener.incoming() {
-        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_LIFETIME {
-            return;
-        }
-        let Ok(tcp) = tcp else { continue };
-        let (config, connections) = (lock(certificate).clone(), connections.clone());
-        std::thread::spawn(move || {
-            let _ = serve(tcp, config, &connections);
-        });
-    }
 }
 
 fn serve(
