@@ -166,12 +166,7 @@ fn a_long_lived_bridge_reads_the_token_rotated_under_webhook_1_6s_layout() {
         SECRET,
     );
     assert_eq!(status, 200, "{body}");
-    let assertions: Vec<_> = bridge
-        .entra
-        .requests()
-        .iter()
-        .map(|request| request.field("client_assertion").unwrap().to_owned())
-        .collect();
+    let assertions = bridge.entra.form_fields("client_assertion");
     assert_eq!(
         assertions,
         [

@@ -143,12 +143,7 @@ fn each_rule_gets_its_own_scope_and_tokens_are_reused_from_the_credential_cache(
         app.get("https://acct.blob.core.windows.net/c/blob")
             .unwrap();
     }
-    let scopes: Vec<_> = app
-        .entra
-        .requests()
-        .iter()
-        .map(|r| r.field("scope").unwrap().to_owned())
-        .collect();
+    let scopes = app.entra.form_fields("scope");
     assert_eq!(scopes, [VAULT, STORAGE]);
     let expected: Vec<Vec<String>> = (0..3)
         .flat_map(|_| [vec![bearer(1)], vec![bearer(2)]])
@@ -206,22 +201,34 @@ fn a_get_whose_client_takes_and_finishes_an_empty_body_still_gets_the_header() {
     assert_eq!(app.authorizations(), [vec![bearer(1)]]);
 }
 
-#[test]
-fn a_get_whose_body_the_app_writes_without_a_length_is_refused_rather_than_sent_without_it() {
+/// Fetches `url` with a body the middleware cannot forward (the sample app's `knob` says how),
+/// checks it is refused before anything goes out, token requests included, and returns the
+/// error.
+fn refused_with_its_body(url: &str, knob: &str, body: &str) -> String {
     let mut app = App::new();
     let error = app
-        .fetch(
-            "https://myvault.vault.azure.net/secrets/db",
-            &[("x-sample-app", "get-with-undeclared-body")],
-            Some("a body a GET may carry"),
-        )
+        .fetch(url, &[("x-sample-app", knob)], Some(body))
         .unwrap_err();
     assert!(
         error.contains("cannot authorize a request with a body"),
         "{error}"
     );
+    assert!(
+        app.upstream.requests().is_empty(),
+        "nothing went out without its body"
+    );
+    assert!(app.entra.requests().is_empty());
+    error
+}
+
+#[test]
+fn a_get_whose_body_the_app_writes_without_a_length_is_refused_rather_than_sent_without_it() {
+    let error = refused_with_its_body(
+        "https://myvault.vault.azure.net/secrets/db",
+        "get-with-undeclared-body",
+        "a body a GET may carry",
+    );
     assert!(error.contains("`content-length: 0`"), "{error}");
-    assert!(app.upstream.requests().is_empty(), "nothing went out");
 }
 
 #[test]
@@ -239,24 +246,12 @@ fn a_request_without_a_scheme_is_sent_over_https_though_the_hosts_default_is_htt
 
 #[test]
 fn a_body_the_middleware_cannot_reach_is_refused_rather_than_lost() {
-    let mut app = App::new();
-    let error = app
-        .fetch(
-            "https://acct.blob.core.windows.net/c/blob",
-            &[("x-sample-app", "skip-authorization-for")],
-            Some("data"),
-        )
-        .unwrap_err();
-    assert!(
-        error.contains("cannot authorize a request with a body"),
-        "{error}"
+    let error = refused_with_its_body(
+        "https://acct.blob.core.windows.net/c/blob",
+        "skip-authorization-for",
+        "data",
     );
     assert!(error.contains("authorization-for"), "{error}");
-    assert!(
-        app.upstream.requests().is_empty(),
-        "nothing went out without its body"
-    );
-    assert!(app.entra.requests().is_empty());
 }
 
 #[test]

@@ -30,12 +30,7 @@ fn token_file_is_reread_after_ten_minutes_not_before() {
     pod.advance(1);
     pod.get_token(credential, &["https://management.azure.com/.default"])
         .unwrap();
-    let assertions: Vec<_> = pod
-        .fake
-        .requests()
-        .iter()
-        .map(|r| r.field("client_assertion").unwrap().to_owned())
-        .collect();
+    let assertions = pod.fake.form_fields("client_assertion");
     assert_eq!(
         assertions,
         [ASSERTION, ASSERTION, "rotated-service-account-token"]

@@ -189,6 +189,21 @@ impl FakeEntra {
         self.state().requests.clone()
     }
 
+    /// The form field `name` of every request so far, in order; panics at a request without it.
+    pub fn form_fields(&self, name: &str) -> Vec<String> {
+        self.state()
+            .requests
+            .iter()
+            .map(|request| match request.field(name) {
+                Some(value) => value.to_owned(),
+                None => panic!(
+                    "a request to the fake authority has no {name}: {}",
+                    request.url
+                ),
+            })
+            .collect()
+    }
+
     /// The access token the fake issues for its `n`th successful request (from 1).
     pub fn issued_token(n: u64) -> String {
         format!("fake-access-token-{n}")
