@@ -10,6 +10,7 @@ mod acceptor;
 mod canned;
 mod embedding;
 mod local_server;
+mod recording_upstream;
 mod silent_listener;
 mod test_clock;
 mod tls_proxy;
@@ -26,7 +27,8 @@ pub use credential_host::{
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
-pub use local_server::{LocalServer, ServerAnswer};
+pub use local_server::{LocalServer, ReadRequest, ServerAnswer};
+pub use recording_upstream::{RecordingUpstream, UPSTREAM_BODY};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use test_tools::{npm_ci_unless_installed, python_venv, run_to_success};

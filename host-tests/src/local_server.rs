@@ -161,9 +161,39 @@ fn serve(
 
 /// Reads the request head and its Content-Length body; returns the request line.
 pub(crate) fn read_request(connection: &mut impl Read) -> std::io::Result<String> {
-    let mut reader = BufReader::new(connection);
+    let request = read_request_from(&mut BufReader::new(connection))?;
+    Ok(request.map_or_else(String::new, |request| request.request_line))
+}
+
+/// A request as a test server read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadRequest {
+    /// `METHOD /path HTTP/1.1`.
+    pub request_line: String,
+    /// Names lowercase, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ReadRequest {
+    /// Every value of the header `name` (lowercase), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Reads one request (head and Content-Length body, at most 1 MiB) from a connection that may
+/// carry several; `None` when the connection ended before a request began.
+pub(crate) fn read_request_from(reader: &mut impl BufRead) -> std::io::Result<Option<ReadRequest>> {
     let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+    if reader.read_line(&mut request_line)? == 0 {
+        return Ok(None);
+    }
+    let mut headers = Vec::new();
     let mut content_length = 0;
     let mut line = String::new();
     loop {
@@ -171,15 +201,21 @@ pub(crate) fn read_request(connection: &mut impl Read) -> std::io::Result<String
         if reader.read_line(&mut line)? == 0 || line == "\r\n" {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            content_length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = line.split_once(':') {
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            if name == "content-length" {
+                content_length = value.parse().unwrap_or(0);
+            }
+            headers.push((name, value.to_owned()));
         }
     }
     let mut body = vec![0; content_length.min(1024 * 1024)];
     reader.read_exact(&mut body)?;
-    Ok(request_line.trim_end().to_owned())
+    Ok(Some(ReadRequest {
+        request_line: request_line.trim_end().to_owned(),
+        headers,
+        body,
+    }))
 }
 
 pub(crate) fn write_head(

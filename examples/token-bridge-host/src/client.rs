@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Answers larger than this are not the bridge's.
 const MAX_ANSWER: u64 = 1024 * 1024;
 
-/// Sends `method target` with `headers` (and `host`, `connection: close`) and returns the
+/// Sends `method target` with `headers` (and `host` unless they have one, `connection: close`) and returns the
 /// status and the body; every step is bounded by `timeout`.
 pub fn request(
     address: SocketAddr,
@@ -80,7 +80,14 @@ impl Connection {
         headers: &[(&str, &str)],
         close: bool,
     ) -> std::io::Result<()> {
-        let mut head = format!("{method} {target} HTTP/1.1\r\nhost: {}\r\n", self.address);
+        let mut head = format!("{method} {target} HTTP/1.1\r\n");
+        // The server's address, unless the caller names the host (a proxy routes by it).
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            head.push_str(&format!("host: {}\r\n", self.address));
+        }
         if close {
             head.push_str("connection: close\r\n");
         }

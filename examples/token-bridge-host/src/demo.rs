@@ -68,13 +68,24 @@ impl FakeBridge {
 
     /// [`start`](Self::start), within `limits`.
     pub fn start_with(secret: &str, resources: &str, limits: Limits) -> Result<FakeBridge, String> {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        FakeBridge::start_at(loopback, secret, resources, limits)
+    }
+
+    /// [`start_with`](Self::start_with), listening on `listen`: a bridge that comes back on the
+    /// port its clients know.
+    pub fn start_at(
+        listen: SocketAddr,
+        secret: &str,
+        resources: &str,
+        limits: Limits,
+    ) -> Result<FakeBridge, String> {
         let entra = FakeEntra::new();
         let env = vec![
             (IDENTITY_HEADER.to_owned(), secret.to_owned()),
             (TOKEN_BRIDGE_RESOURCES.to_owned(), resources.to_owned()),
         ];
-        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let (mut config, tokens) = fake_authority_config(loopback, env, &entra)
+        let (mut config, tokens) = fake_authority_config(listen, env, &entra)
             .map_err(|error| format!("writing the demo token file: {error}"))?;
         config.limits = limits;
         Ok(FakeBridge {

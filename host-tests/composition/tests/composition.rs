@@ -77,11 +77,17 @@ impl App {
             .fetch(url, headers, body)
             .expect("the composition does not trap");
         if let Err(message) = &result {
-            for secret in [ASSERTION.to_owned(), FakeEntra::issued_token(1)] {
+            let secrets = [vec![ASSERTION.to_owned()], self.entra.issued_tokens()].concat();
+            for secret in secrets {
                 assert!(!message.contains(&secret), "a secret in: {message}");
             }
         }
         result
+    }
+
+    /// `Bearer` and the `n`th token the fake Entra issued (from 1).
+    fn bearer(&self, n: usize) -> String {
+        format!("Bearer {}", self.entra.issued_token(n))
     }
 
     /// The `authorization` headers of each request the upstream received.
@@ -97,10 +103,6 @@ impl App {
             })
             .collect()
     }
-}
-
-fn bearer(n: u64) -> String {
-    format!("Bearer {}", FakeEntra::issued_token(n))
 }
 
 #[test]
@@ -119,7 +121,7 @@ fn a_get_to_a_matching_host_carries_a_bearer_token_and_other_hosts_get_none() {
         upstream[0].url,
         "https://myvault.vault.azure.net/secrets/db?api-version=7.5"
     );
-    assert_eq!(app.authorizations(), [vec![bearer(1)], vec![]]);
+    assert_eq!(app.authorizations(), [vec![app.bearer(1)], vec![]]);
     assert_eq!(upstream[1].url, "https://example.com/index.html");
 
     let token_requests = app.entra.requests();
@@ -146,7 +148,7 @@ fn each_rule_gets_its_own_scope_and_tokens_are_reused_from_the_credential_cache(
     let scopes = app.entra.form_fields("scope");
     assert_eq!(scopes, [VAULT, STORAGE]);
     let expected: Vec<Vec<String>> = (0..3)
-        .flat_map(|_| [vec![bearer(1)], vec![bearer(2)]])
+        .flat_map(|_| [vec![app.bearer(1)], vec![app.bearer(2)]])
         .collect();
     assert_eq!(app.authorizations(), expected);
 }
@@ -182,7 +184,7 @@ fn a_put_with_a_body_is_authorized_by_the_app_through_the_middleware_and_arrives
     let upstream = app.upstream.requests();
     assert_eq!(upstream[0].method, "PUT");
     assert_eq!(upstream[0].body, body);
-    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+    assert_eq!(app.authorizations(), [vec![app.bearer(1)]]);
     assert_eq!(app.entra.requests()[0].field("scope"), Some(STORAGE));
 }
 
@@ -198,7 +200,7 @@ fn a_get_whose_client_takes_and_finishes_an_empty_body_still_gets_the_header() {
         (upstream[0].method.as_str(), upstream[0].body.as_str()),
         ("GET", "")
     );
-    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+    assert_eq!(app.authorizations(), [vec![app.bearer(1)]]);
 }
 
 /// Fetches `url` with a body the middleware cannot forward (the sample app's `knob` says how),
@@ -241,7 +243,7 @@ fn a_request_without_a_scheme_is_sent_over_https_though_the_hosts_default_is_htt
         upstream[0].url,
         "https://myvault.vault.azure.net/secrets/db"
     );
-    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+    assert_eq!(app.authorizations(), [vec![app.bearer(1)]]);
 }
 
 #[test]
@@ -274,10 +276,10 @@ fn a_claims_challenge_is_answered_with_a_token_carrying_its_claims_then_sent_onc
     assert_eq!(
         app.authorizations(),
         [
-            vec![bearer(1)],
-            vec![bearer(1)],
-            vec![bearer(2)],
-            vec![bearer(2)]
+            vec![app.bearer(1)],
+            vec![app.bearer(1)],
+            vec![app.bearer(2)],
+            vec![app.bearer(2)]
         ]
     );
     let token_requests = app.entra.requests();
@@ -357,7 +359,7 @@ fn a_failed_token_request_fails_the_request_with_the_aadsts_reason_and_no_secret
     // The next request gets a token.
     app.get("https://myvault.vault.azure.net/secrets/db")
         .unwrap();
-    assert_eq!(app.authorizations(), [vec![bearer(1)]]);
+    assert_eq!(app.authorizations(), [vec![app.bearer(1)]]);
 }
 
 #[test]

@@ -53,7 +53,7 @@ impl SpinPod {
         let served = ProxyComposition::spin_app()
             .serve(pod, method, path)
             .expect("the app does not trap");
-        for secret in [ASSERTION.to_owned(), FakeEntra::issued_token(1)] {
+        for secret in [vec![ASSERTION.to_owned()], self.entra.issued_tokens()].concat() {
             assert!(
                 !served.body.contains(&secret),
                 "a secret in the response: {}",
@@ -92,7 +92,7 @@ fn get_secrets_lists_the_vault_with_a_workload_identity_token() {
     );
     assert_eq!(
         upstream[0].header_values("authorization"),
-        [format!("Bearer {}", FakeEntra::issued_token(1))]
+        [format!("Bearer {}", pod.entra.issued_token(1))]
     );
     let token_requests = pod.entra.requests();
     assert_eq!(token_requests.len(), 1);

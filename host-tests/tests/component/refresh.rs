@@ -27,7 +27,7 @@ fn cached_token_is_served_until_five_minutes_before_expiry() {
     pod.advance(1);
     assert_eq!(
         pod.get_token(credential, &[VAULT]).unwrap().token,
-        FakeEntra::issued_token(2)
+        pod.fake.issued_token(2)
     );
     assert_eq!(pod.fake.requests().len(), 2);
 }
@@ -59,7 +59,7 @@ fn refresh_on_starts_one_refresh_however_many_calls_ask() {
     for _ in 0..100 {
         assert_eq!(
             pod.get_token(credential, &[VAULT]).unwrap().token,
-            FakeEntra::issued_token(1)
+            pod.fake.issued_token(1)
         );
     }
     assert_eq!(pod.fake.requests().len(), 2);
@@ -85,7 +85,7 @@ fn a_failed_refresh_serves_the_valid_token_and_is_not_retried_for_30_seconds() {
     pod.advance(1);
     assert_eq!(
         pod.get_token(credential, &[VAULT]).unwrap().token,
-        FakeEntra::issued_token(1)
+        pod.fake.issued_token(1)
     );
     assert_eq!(pod.fake.requests().len(), 3);
 }

@@ -18,7 +18,7 @@ fn throttling_server_faults_and_refused_connections_are_retried_until_success() 
     pod.fake.enqueue_refusal();
     let credential = pod.credential(&explicit_options());
     let token = pod.get_token(credential, &[VAULT]).unwrap();
-    assert_eq!(token.token, FakeEntra::issued_token(1));
+    assert_eq!(token.token, pod.fake.issued_token(1));
     assert_eq!(pod.fake.requests().len(), 4);
 }
 

@@ -24,7 +24,7 @@ fn a_million_hits_and_ten_thousand_misses_leave_memory_flat() {
     for _ in WARM_UP_MISSES..MISSES {
         miss(&mut pod);
     }
-    let expected = FakeEntra::issued_token(MISSES as u64);
+    let expected = pod.fake.issued_token(MISSES);
     for _ in 0..HITS {
         let token = pod.get_token(credential, &[VAULT]).unwrap();
         assert_eq!(token.token, expected);

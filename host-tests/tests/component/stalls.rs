@@ -69,7 +69,7 @@ fn a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s() {
     assert_eq!(fake.requests().len(), 2);
     let (result, elapsed) = timed_get_token(&mut instance, credential, STORAGE);
     // The late answers issued tokens 1 and 2 that nobody received.
-    assert_eq!(result.unwrap().token, FakeEntra::issued_token(3));
+    assert_eq!(result.unwrap().token, fake.issued_token(3));
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
@@ -101,7 +101,7 @@ fn with_a_valid_token_in_hand_a_stuck_refresh_costs_one_caller_5_s_and_the_other
     pod.advance(30);
     let refreshed = pod.get_token(credential, &[VAULT]).unwrap();
     // The late answer issued token 1, which nobody received.
-    assert_eq!(refreshed.token, FakeEntra::issued_token(2));
+    assert_eq!(refreshed.token, pod.fake.issued_token(2));
 }
 
 #[test]

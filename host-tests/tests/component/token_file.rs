@@ -45,7 +45,7 @@ fn expired_assertion_is_reread_and_retried_once() {
     pod.write_token("rotated-service-account-token");
     pod.fake.enqueue(FakeResponse::json(400, EXPIRED_ASSERTION));
     let token = pod.get_token(credential, &[STORAGE]).unwrap();
-    assert_eq!(token.token, FakeEntra::issued_token(2));
+    assert_eq!(token.token, pod.fake.issued_token(2));
     let requests = pod.fake.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[1].field("client_assertion"), Some(ASSERTION));

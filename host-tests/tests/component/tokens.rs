@@ -1,7 +1,6 @@
 //! Token acquisition and caching.
 
 use crate::*;
-use host_tests::FakeEntra;
 use std::time::Duration;
 
 #[test]
@@ -10,7 +9,7 @@ fn token_is_acquired_with_every_request_detail_exact() {
     let credential = pod.credential(&explicit_options());
     let token = pod.get_token(credential, &[VAULT]).unwrap();
 
-    assert_eq!(token.token, FakeEntra::issued_token(1));
+    assert_eq!(token.token, pod.fake.issued_token(1));
     assert_eq!(token.token_type, "Bearer");
     assert_eq!(token.expires_on, pod.clock.now_seconds() + 3599);
     // No refresh_in from Entra: the credential refreshes 5 minutes before expiry, and says so.

@@ -2,6 +2,10 @@
 //! show what the program said. A crate of its own, without wasmtime, so that test crates that
 //! only run tools need not build it.
 
+mod background;
+
+pub use background::{Background, wait_until};
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,14 +1,17 @@
 //! A fake Microsoft Entra token endpoint. It sees the request exactly as the component's
 //! wasi:http call produced it, records it, checks it the way Entra does, and answers in kind.
 
+use super::access_token::TokenClaims;
 use crate::{ResponseFuture, SentResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 use wasmtime_wasi_http::{RequestOptions, WasiBody};
 
-/// Lifetime of the tokens the fake issues, as Entra's usual `expires_in`.
+/// Lifetime of the tokens the fake issues unless told otherwise
+/// ([`FakeEntra::set_token_lifetime`]), as Entra's usual `expires_in`.
 pub const FAKE_EXPIRES_IN: u64 = 3599;
 
 /// A token request as it arrived.
@@ -145,11 +148,23 @@ enum Scripted {
     Late(std::time::Duration),
 }
 
-#[derive(Default)]
 struct State {
     requests: Vec<RecordedRequest>,
     scripted: VecDeque<Scripted>,
-    issued: u64,
+    issued: Vec<String>,
+    /// `expires_in` of the tokens issued from now on, seconds.
+    lifetime: u64,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            requests: Vec::new(),
+            scripted: VecDeque::new(),
+            issued: Vec::new(),
+            lifetime: FAKE_EXPIRES_IN,
+        }
+    }
 }
 
 /// Cloning shares the endpoint: the host hooks answer through one clone, the test reads another.
@@ -177,11 +192,28 @@ impl FakeEntra {
         self.state().scripted.push_back(Scripted::Late(delay));
     }
 
-    /// Every access token issued so far.
+    /// Tokens issued from now on live `seconds` (their `expires_in` and `exp`): short-lived
+    /// tokens for refresh tests against hosts that run on the real clock.
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        self.state().lifetime = seconds;
+    }
+
+    /// Every access token issued so far, in order.
     pub fn issued_tokens(&self) -> Vec<String> {
-        (1..=self.state().issued)
-            .map(FakeEntra::issued_token)
-            .collect()
+        self.state().issued.clone()
+    }
+
+    /// The access token issued for the `n`th successful request (from 1); panics when fewer
+    /// were issued.
+    pub fn issued_token(&self, n: usize) -> String {
+        let state = self.state();
+        match n.checked_sub(1).and_then(|index| state.issued.get(index)) {
+            Some(token) => token.clone(),
+            None => panic!(
+                "the fake authority issued {} tokens, not {n}",
+                state.issued.len()
+            ),
+        }
     }
 
     /// Every request seen so far.
@@ -202,11 +234,6 @@ impl FakeEntra {
                 ),
             })
             .collect()
-    }
-
-    /// The access token the fake issues for its `n`th successful request (from 1).
-    pub fn issued_token(n: u64) -> String {
-        format!("fake-access-token-{n}")
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -256,22 +283,40 @@ impl FakeEntra {
 impl State {
     /// What Entra answers to `request`: its refusal, or a new token.
     fn issue(&mut self, request: &RecordedRequest) -> FakeResponse {
-        if let Err(problem) = check_like_entra(request) {
-            return problem;
+        let tenant = match check_like_entra(request) {
+            Ok(tenant) => tenant,
+            Err(problem) => return problem,
+        };
+        let issued_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let token = TokenClaims {
+            tenant,
+            client_id: request.field("client_id").unwrap_or_default(),
+            // Entra issues a token for one resource: the first scope's.
+            scope: request
+                .field("scope")
+                .and_then(|scopes| scopes.split(' ').next())
+                .unwrap_or_default(),
+            issued_at,
+            lifetime: self.lifetime,
+            number: self.issued.len() as u64 + 1,
         }
-        self.issued += 1;
+        .to_jwt();
+        self.issued.push(token.clone());
+        let lifetime = self.lifetime;
         FakeResponse::json(
             200,
             &format!(
-                r#"{{"token_type":"Bearer","expires_in":{FAKE_EXPIRES_IN},"ext_expires_in":{FAKE_EXPIRES_IN},"access_token":"{}"}}"#,
-                FakeEntra::issued_token(self.issued)
+                r#"{{"token_type":"Bearer","expires_in":{lifetime},"ext_expires_in":{lifetime},"access_token":"{token}"}}"#
             ),
         )
     }
 }
 
-/// Entra's own checks of a client-credentials request with a client assertion, and its answers.
-fn check_like_entra(request: &RecordedRequest) -> Result<(), FakeResponse> {
+/// Entra's own checks of a client-credentials request with a client assertion, and its answers;
+/// the tenant the request names when it passes.
+fn check_like_entra(request: &RecordedRequest) -> Result<&str, FakeResponse> {
     let path = request
         .url
         .split_once("://")
@@ -332,7 +377,7 @@ fn check_like_entra(request: &RecordedRequest) -> Result<(), FakeResponse> {
             "Invalid JWT token.",
         ));
     }
-    Ok(())
+    Ok(segments[segments.len() - 4])
 }
 
 fn entra_error(status: u16, error: &str, code: u32, description: &str) -> FakeResponse {

@@ -18,20 +18,18 @@
 //! hit: the steady state of a proxy.
 
 use composition_tests::{AppInstance, Composition, FakeUpstream, Pod};
+use credential_host::fake_authority::{FAKE_EXPIRES_IN, TokenClaims};
 use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const RULES: &str = "*.vault.azure.net=https://vault.azure.net/.default";
 const UNMATCHED: &str = "https://example.com/items/1";
 const MATCHED: &str = "https://myvault.vault.azure.net/secrets/db";
 const NO_HEADERS: &[(&str, &str)] = &[];
-/// What the middleware adds, for the app to send itself: the fake Entra's first token.
-const SAME_HEADER: &[(&str, &str)] = &[("authorization", "Bearer fake-access-token-1")];
-
-struct Variant {
+struct Variant<'a> {
     name: &'static str,
     url: &'static str,
-    headers: &'static [(&'static str, &'static str)],
+    headers: &'a [(&'a str, &'a str)],
     instance: AppInstance,
     samples: Vec<Duration>,
 }
@@ -64,6 +62,19 @@ fn main() -> wasmtime::Result<()> {
         entra: FakeEntra::new(),
         upstream: FakeUpstream::default(),
     };
+    // What the middleware adds, for the app to send itself: a token of the fake Entra's shape
+    // and length (the same claims; only the digits of the times differ).
+    let same_token = TokenClaims {
+        tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        client_id: "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b",
+        scope: "https://vault.azure.net/.default",
+        issued_at: SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs(),
+        lifetime: FAKE_EXPIRES_IN,
+        number: 1,
+    }
+    .to_jwt();
+    let same_header = [("authorization", format!("Bearer {same_token}"))];
+    let same_header: &[(&str, &str)] = &[(same_header[0].0, same_header[0].1.as_str())];
     let alone = Composition::app_alone()?;
     let composed = Composition::shared();
     let mut variants = [
@@ -76,7 +87,7 @@ fn main() -> wasmtime::Result<()> {
         (
             "app alone, sending the same header itself",
             MATCHED,
-            SAME_HEADER,
+            same_header,
             alone.instantiate(pod())?,
         ),
         (
