@@ -31,5 +31,5 @@ pub use local_server::{LocalServer, ReadRequest, ServerAnswer};
 pub use recording_upstream::{RecordingUpstream, UPSTREAM_BODY};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
-pub use test_tools::{npm_ci_unless_installed, python_venv, run_to_success};
+pub use test_tools::{micros, npm_ci_unless_installed, percentile, python_venv, run_to_success};
 pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy};

@@ -55,8 +55,9 @@ impl ThrowAwayCa {
         std::fs::read_to_string(self.cert_path()).expect("the CA's certificate")
     }
 
-    /// A server certificate for `dns_name` signed by this CA, and its key.
-    fn issue(&self, dns_name: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    /// A server certificate for `dns_name` signed by this CA, and its key, as PEM files (for a
+    /// server that reads them, e.g. Azurite's `--cert` and `--key`), kept with the CA.
+    pub fn issue_files(&self, dns_name: &str) -> (PathBuf, PathBuf) {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let leaf = format!("leaf-{}", NEXT.fetch_add(1, Ordering::Relaxed));
         let file = |extension: &str| format!("{leaf}.{extension}");
@@ -83,12 +84,18 @@ impl ThrowAwayCa {
                 .args(["-extfile", &file("ext"), "-out", &file("crt")]),
             "openssl x509 -req (the proxy's certificate)",
         );
-        let read =
-            |name: String| std::fs::read(self.dir.path().join(name)).expect("openssl wrote it");
-        let chain = CertificateDer::pem_slice_iter(&read(file("crt")))
+        let path = |extension: &str| self.dir.path().join(file(extension));
+        (path("crt"), path("key"))
+    }
+
+    /// A server certificate for `dns_name` signed by this CA, and its key.
+    fn issue(&self, dns_name: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        let (certificate, key) = self.issue_files(dns_name);
+        let read = |path: PathBuf| std::fs::read(path).expect("openssl wrote it");
+        let chain = CertificateDer::pem_slice_iter(&read(certificate))
             .collect::<Result<Vec<_>, _>>()
             .expect("a PEM certificate");
-        let key = PrivateKeyDer::from_pem_slice(&read(file("key"))).expect("a PEM key");
+        let key = PrivateKeyDer::from_pem_slice(&read(key)).expect("a PEM key");
         (chain, key)
     }
 }

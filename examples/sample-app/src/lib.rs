@@ -133,10 +133,22 @@ fn send(
         append(&headers, "content-length", "0")?;
     }
     let request = OutgoingRequest::new(headers);
-    let method = if content.is_some() && !undeclared_get_body {
-        Method::Put
-    } else {
-        Method::Get
+    // A test's way to create things with an empty body (an Azure Storage container: PUT with
+    // `content-length: 0`): `x-sample-app-method: PUT`.
+    let method = match extra_headers
+        .iter()
+        .find(|(name, _)| name == "x-sample-app-method")
+    {
+        Some((_, method)) => match method.as_str() {
+            "GET" => Method::Get,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            other => Method::Other(other.to_owned()),
+        },
+        None if content.is_some() && !undeclared_get_body => Method::Put,
+        None => Method::Get,
     };
     request.set_method(&method).map_err(|()| "bad method")?;
     request

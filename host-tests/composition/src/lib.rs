@@ -7,7 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use bytes::Bytes;
-use credential_host::{grant_read_only, wasi_http_linker};
+use credential_host::{TokenProxyTls, grant_read_only, wasi_http_linker};
 use host_tests::{
     FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost, handle_request,
 };
@@ -74,10 +74,14 @@ impl FakeUpstream {
     }
 }
 
-/// Sends each request to the fake Entra or the fake upstream by its host.
+/// Sends each request to the fake Entra or the fake upstream by its host, or over the network to
+/// a real service on this machine that a test reaches ([`Composition::instantiate_reaching`]).
 struct Router {
     entra: FakeEntra,
     upstream: FakeUpstream,
+    /// A real service over HTTPS with a certificate from a test's own CA: the AKS token proxy's
+    /// TLS settings (one origin, one CA) are what such a service needs too.
+    service: Option<TokenProxyTls>,
 }
 
 impl WasiHttpHooks for Router {
@@ -95,6 +99,8 @@ impl WasiHttpHooks for Router {
     ) -> ResponseFuture {
         if request.uri().host() == Some(AUTHORITY) {
             self.entra.answer(request, options)
+        } else if let Some(service) = self.service.as_ref().filter(|s| s.serves(request.uri())) {
+            service.send(request, options)
         } else {
             self.upstream.answer(request)
         }
@@ -128,13 +134,14 @@ fn compile_and_link(path: &str) -> Result<(Engine, Component, Linker<HostState>)
 }
 
 impl Pod {
-    fn into_host_state(self) -> Result<HostState> {
+    fn into_host_state(self, service: Option<TokenProxyTls>) -> Result<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env);
         grant_read_only(&mut wasi, &self.preopens)?;
         let router = Router {
             entra: self.entra,
             upstream: self.upstream,
+            service,
         };
         Ok(WasiHost::new(wasi.build(), router))
     }
@@ -176,7 +183,7 @@ impl ProxyComposition {
 
     /// Serves one bodiless request in a fresh instance.
     pub fn serve(&self, pod: Pod, method: &str, path: &str) -> Result<Served> {
-        let mut store = Store::new(&self.engine, pod.into_host_state()?);
+        let mut store = Store::new(&self.engine, pod.into_host_state(None)?);
         let request = http::Request::builder()
             .method(method)
             .uri(format!("http://localhost:3000{path}"))
@@ -263,7 +270,17 @@ impl Composition {
     }
 
     pub fn instantiate(&self, pod: Pod) -> Result<AppInstance> {
-        let mut store = Store::new(&self.engine, pod.into_host_state()?);
+        self.instantiate_with(pod, None)
+    }
+
+    /// [`instantiate`](Self::instantiate), with the requests `service` serves (its origin) sent
+    /// over the network to it, trusting only its CA: a real Azure service's emulator.
+    pub fn instantiate_reaching(&self, pod: Pod, service: TokenProxyTls) -> Result<AppInstance> {
+        self.instantiate_with(pod, Some(service))
+    }
+
+    fn instantiate_with(&self, pod: Pod, service: Option<TokenProxyTls>) -> Result<AppInstance> {
+        let mut store = Store::new(&self.engine, pod.into_host_state(service)?);
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(AppInstance { store, bindings })
     }

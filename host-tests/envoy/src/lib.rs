@@ -109,6 +109,39 @@ pub fn adapted_envoy_yaml(secret: &str, bridge: SocketAddr, upstream: SocketAddr
     before.to_owned()
 }
 
+/// The listener [`with_a_listener_without_the_filter`] adds.
+pub const LISTENER_WITHOUT_FILTER: &str = "egress_without_filter";
+
+/// `yaml` (from [`adapted_envoy_yaml`]) with a second listener, [`LISTENER_WITHOUT_FILTER`], the
+/// same as the egress one but without the Wasm filter: the benchmark's floor, in the same Envoy.
+pub fn with_a_listener_without_the_filter(yaml: &str) -> String {
+    let start = "    - name: egress\n";
+    let end = "  clusters:\n";
+    let (Some(from), Some(to)) = (yaml.find(start), yaml.find(end)) else {
+        panic!("envoy.yaml's listeners moved: adapt the benchmark to the example");
+    };
+    let listener = &yaml[from..to];
+    let (wasm, router) = (
+        "                  - name: envoy.filters.http.wasm\n",
+        "                  - name: envoy.filters.http.router\n",
+    );
+    let (Some(filter_from), Some(filter_to)) = (listener.find(wasm), listener.find(router)) else {
+        panic!("envoy.yaml's HTTP filters moved: adapt the benchmark to the example");
+    };
+    let without = format!("{}{}", &listener[..filter_from], &listener[filter_to..]);
+    let without = replace_once(
+        &without,
+        start,
+        &format!("    - name: {LISTENER_WITHOUT_FILTER}\n"),
+    );
+    let without = replace_once(
+        &without,
+        "stat_prefix: egress\n",
+        &format!("stat_prefix: {LISTENER_WITHOUT_FILTER}\n"),
+    );
+    format!("{}{without}{}", &yaml[..to], &yaml[to..])
+}
+
 fn replace_once(text: &str, from: &str, to: &str) -> String {
     assert_eq!(
         text.matches(from).count(),
@@ -141,7 +174,8 @@ fn target_dir() -> &'static Path {
 pub struct RealEnvoy {
     process: Background,
     admin: SocketAddr,
-    listener: SocketAddr,
+    /// `/listeners?format=json` once it was ready.
+    listeners: String,
     // Declared after `process`, so dropped after Envoy stopped.
     _scratch: ScratchDir,
 }
@@ -185,19 +219,38 @@ impl RealEnvoy {
         })?;
         let (_, listeners) = admin_get(admin, "/listeners?format=json")
             .map_err(|error| format!("Envoy's /listeners: {error}"))?;
-        let listener = egress_address(&listeners)
-            .ok_or_else(|| format!("no egress listener in Envoy's /listeners: {listeners}"))?;
         Ok(RealEnvoy {
             process,
             admin,
-            listener,
+            // Without whitespace (Envoy indents its JSON).
+            listeners: listeners.split_whitespace().collect(),
             _scratch: scratch,
         })
     }
 
     /// The egress listener: what the app sends its requests to.
     pub fn listener(&self) -> SocketAddr {
-        self.listener
+        self.listener_named("egress")
+    }
+
+    /// The address the listener `name` bound (each listens on a free port).
+    pub fn listener_named(&self, name: &str) -> SocketAddr {
+        let bound = self
+            .listeners
+            .split(&format!(r#""name":"{name}""#))
+            .nth(1)
+            .and_then(|listener| listener.split(r#""port_value":"#).nth(1))
+            .and_then(|port| {
+                let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            });
+        match bound {
+            Some(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+            None => panic!(
+                "no listener {name} in Envoy's /listeners: {}",
+                self.listeners
+            ),
+        }
     }
 
     /// Envoy's log so far.
@@ -235,13 +288,4 @@ fn admin_get(admin: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         answer.status,
         String::from_utf8_lossy(&answer.body).into_owned(),
     ))
-}
-
-/// The egress listener's address in `/listeners?format=json` (indented JSON, chunked).
-fn egress_address(listeners: &str) -> Option<SocketAddr> {
-    let compact: String = listeners.split_whitespace().collect();
-    let egress = compact.split(r#""name":"egress""#).nth(1)?;
-    let port = egress.split(r#""port_value":"#).nth(1)?;
-    let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
-    Some(SocketAddr::from(([127, 0, 0, 1], digits.parse().ok()?)))
 }

@@ -3,8 +3,10 @@
 //! only run tools need not build it.
 
 mod background;
+mod samples;
 
 pub use background::{Background, wait_until};
+pub use samples::{micros, percentile};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

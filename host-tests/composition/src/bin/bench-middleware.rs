@@ -19,7 +19,7 @@
 
 use composition_tests::{AppInstance, Composition, FakeUpstream, Pod};
 use credential_host::fake_authority::{FAKE_EXPIRES_IN, TokenClaims};
-use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory};
+use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, TokenDirectory, micros, percentile};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const RULES: &str = "*.vault.azure.net=https://vault.azure.net/.default";
@@ -173,13 +173,4 @@ fn fetch(variant: &mut Variant) -> wasmtime::Result<()> {
         .map_err(|error| wasmtime::format_err!("{}: {error}", variant.name))?;
     assert_eq!(fetched.status, 200, "{}", variant.name);
     Ok(())
-}
-
-fn percentile(samples: &mut [Duration], p: usize) -> Duration {
-    samples.sort_unstable();
-    samples[(samples.len() * p / 100).min(samples.len() - 1)]
-}
-
-fn micros(duration: Duration) -> String {
-    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
 }
