@@ -188,6 +188,7 @@ fn a_cold_burst_of_fifty_makes_one_bridge_call_across_both_workers_and_nobody_wa
         slowest < Duration::from_secs(5),
         "the slowest request waited {slowest:?}"
     );
+    eprintln!("the slowest of the cold burst's 50 requests took {slowest:?}");
     assert_eq!(
         pod.bridge.running.requests_served(),
         1,
@@ -349,6 +350,10 @@ fn a_short_lived_token_is_renewed_before_expiry_with_one_bridge_call_across_both
         "every request carried the token of its time, and none went without"
     );
     let renewed_at = renewed_at.unwrap();
+    eprintln!(
+        "renewed {renewed_at:?} after the first token; {} requests",
+        statuses.len()
+    );
     assert!(
         (Duration::from_secs(9)..Duration::from_secs(16)).contains(&renewed_at),
         "renewed {renewed_at:?} after the first token, which the bridge said to refresh at 10 s"

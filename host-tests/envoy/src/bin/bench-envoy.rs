@@ -109,8 +109,10 @@ fn main() -> Result<(), String> {
         bridge.running.entra_calls(),
     );
     println!();
-    println!("| clients | listener | median | p99 | added (median) | added (p99) | requests |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| clients | listener | median | p99 | added (median) | added (p99) | ratio (median) | requests |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut added_sequential = Duration::ZERO;
     for (clients, variants) in [(1, &mut sequential), (CLIENTS, &mut concurrent)] {
         let floor = (
@@ -126,12 +128,13 @@ fn main() -> Result<(), String> {
                 added_sequential = median.saturating_sub(floor.0);
             }
             println!(
-                "| {clients} | {} | {} | {} | {} | {} | {} |",
+                "| {clients} | {} | {} | {} | {} | {} | {:.2} | {} |",
                 variant.name,
                 micros(median),
                 micros(p99),
                 micros(median.saturating_sub(floor.0)),
                 micros(p99.saturating_sub(floor.1)),
+                median.as_secs_f64() / floor.0.as_secs_f64(),
                 variant.samples.len()
             );
         }
