@@ -284,6 +284,18 @@ fn bridge_down_then_refusing_the_secret_then_back_gives_503s_naming_each_cause_t
         BACKOFF_BOUND,
     );
     assert!(refused.contains("X-IDENTITY-HEADER"), "{refused}");
+    // For the backoff's 2 s, requests get the same answer without the bridge being asked again.
+    let backing_off = Instant::now();
+    while backing_off.elapsed() < Duration::from_secs(1) {
+        let again = get(listener, VAULT_HOST, &[]);
+        assert_eq!((again.status, body(&again)), (503, refused.clone()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        wrong.running.requests_served(),
+        1,
+        "bridge calls during the backoff"
+    );
     assert_eq!(wrong.running.entra_calls(), 0);
     wrong.running.stop();
 
@@ -297,6 +309,7 @@ fn bridge_down_then_refusing_the_secret_then_back_gives_503s_naming_each_cause_t
         "only the recovered request reached the vault"
     );
     assert_eq!(right.running.entra_calls(), 1);
+    assert_eq!(right.running.requests_served(), 1);
     eprintln!("recovered {recovered_after:?} after the bridge came back");
 
     let (status, log) = envoy.stop();
