@@ -8,6 +8,13 @@
 //! wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o token_bridge_with_credential.wasm
 //! ```
 //!
+//! and, for the `wasmtime serve` test only (feature `test-reroute`), the Spin composition with
+//! the test-only reroute in front:
+//!
+//! ```sh
+//! wac plug spin_key_vault_with_credential.wasm --plug reroute_for_tests.wasm -o spin_key_vault_rerouted_for_tests.wasm
+//! ```
+//!
 //! This is the one place guests are built; hosts and tests name the constants of `src/lib.rs`.
 
 mod guests;
@@ -20,6 +27,8 @@ fn main() {
     let compositions = feature("COMPOSITIONS");
     let token_bridge = feature("TOKEN_BRIDGE");
     let envoy_filter = feature("ENVOY_FILTER");
+    // Implies `compositions` (Cargo.toml): it is composed onto the Spin composition.
+    let test_reroute = feature("TEST_REROUTE");
 
     let mut inputs = vec![
         "src",
@@ -50,6 +59,10 @@ fn main() {
             "examples/spin",
         ]);
         components.extend(["bearer-middleware", "sample-app", "spin-key-vault"]);
+    }
+    if test_reroute {
+        inputs.push("host-tests/real-hosts/reroute");
+        components.push("reroute-for-tests");
     }
     if token_bridge {
         inputs.push("examples/token-bridge");
@@ -95,6 +108,16 @@ fn main() {
             name("GUEST_BEARER_COMPOSITION", &bearer);
             name("GUEST_SAMPLE_APP_COMPOSITION", &app_with_bearer);
             name("GUEST_SPIN_APP_COMPOSITION", &spin_composed);
+            if test_reroute {
+                let reroute = workspace.publish(
+                    COMPONENT_TARGET,
+                    "reroute_for_tests.wasm",
+                    "GUEST_REROUTE_FOR_TESTS",
+                );
+                let rerouted = composed("spin_key_vault_rerouted_for_tests.wasm");
+                wac::plug(&wac, &spin_composed, &reroute, &rerouted);
+                name("GUEST_SPIN_APP_REROUTED_FOR_TESTS", &rerouted);
+            }
         }
         if token_bridge {
             let bridge =

@@ -21,9 +21,18 @@ impl Acceptor {
     /// Hands each accepted connection to `take`, with the flag that says the server stopped
     /// (for connections that live on in threads of their own).
     pub fn start(
+        take: impl FnMut(TcpStream, &Arc<AtomicBool>) + Send + 'static,
+    ) -> std::io::Result<Acceptor> {
+        Acceptor::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), take)
+    }
+
+    /// [`start`](Self::start) on `address`: a fixed port, e.g. 443 inside a test's private
+    /// network namespace, where a fake answers for a public host name.
+    pub fn start_on(
+        address: SocketAddr,
         mut take: impl FnMut(TcpStream, &Arc<AtomicBool>) + Send + 'static,
     ) -> std::io::Result<Acceptor> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(address)?;
         let address = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

@@ -6,7 +6,7 @@
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]
 
-mod acceptor;
+pub mod acceptor;
 mod canned;
 mod embedding;
 mod local_server;
@@ -27,9 +27,9 @@ pub use credential_host::{
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
-pub use local_server::{LocalServer, ReadRequest, ServerAnswer};
+pub use local_server::{LocalServer, ReadRequest, ServerAnswer, read_request_from, write_head};
 pub use recording_upstream::{RecordingUpstream, UPSTREAM_BODY};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use test_tools::{micros, npm_ci_unless_installed, percentile, python_venv, run_to_success};
-pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy};
+pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy, handshake};

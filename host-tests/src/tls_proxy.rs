@@ -88,6 +88,19 @@ impl ThrowAwayCa {
         (path("crt"), path("key"))
     }
 
+    /// A rustls server configuration presenting a new certificate for `dns_name` from this CA.
+    pub fn server_config(&self, dns_name: &str) -> Arc<ServerConfig> {
+        let (chain, key) = self.issue(dns_name);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("the certificate and key match");
+        Arc::new(config)
+    }
+
     /// A server certificate for `dns_name` signed by this CA, and its key.
     fn issue(&self, dns_name: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
         let (certificate, key) = self.issue_files(dns_name);
@@ -133,7 +146,7 @@ pub struct TlsProxy {
 impl TlsProxy {
     /// Listens on an ephemeral port of 127.0.0.1 with a certificate for `dns_name` from `ca`.
     pub fn start(ca: &ThrowAwayCa, dns_name: &str) -> TlsProxy {
-        let certificate = Arc::new(Mutex::new(server_config(ca, dns_name)));
+        let certificate = Arc::new(Mutex::new(ca.server_config(dns_name)));
         let connections = Arc::new(Mutex::new(Vec::new()));
         let acceptor = {
             let (certificate, connections) = (certificate.clone(), connections.clone());
@@ -158,25 +171,13 @@ impl TlsProxy {
 
     /// From the next connection on, a certificate for `dns_name` from `ca` (a re-issued one).
     pub fn present(&self, ca: &ThrowAwayCa, dns_name: &str) {
-        *lock(&self.certificate) = server_config(ca, dns_name);
+        *lock(&self.certificate) = ca.server_config(dns_name);
     }
 
     /// Every connection so far, in order.
     pub fn connections(&self) -> Vec<ProxyConnection> {
         lock(&self.connections).clone()
     }
-}
-
-fn server_config(ca: &ThrowAwayCa, dns_name: &str) -> Arc<ServerConfig> {
-    let (chain, key) = ca.issue(dns_name);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("the certificate and key match");
-    Arc::new(config)
 }
 
 fn serve(
@@ -186,22 +187,10 @@ fn serve(
 ) -> std::io::Result<()> {
     tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut tls = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
-    let mut handshake = Ok(());
-    // Each round moves the handshake on; the read timeout bounds each, so 20 bound the whole.
-    for _ in 0..20 {
-        if !tls.is_handshaking() {
-            break;
-        }
-        if let Err(error) = tls.complete_io(&mut tcp) {
-            handshake = Err(error);
-            break;
-        }
-    }
+    let handshake = handshake(&mut tls, &mut tcp);
     let sni = tls.server_name().map(str::to_owned);
     let request_line = match handshake {
-        Ok(()) if !tls.is_handshaking() => {
-            Some(read_request(&mut rustls::Stream::new(&mut tls, &mut tcp))?)
-        }
+        Ok(()) => Some(read_request(&mut rustls::Stream::new(&mut tls, &mut tcp))?),
         _ => None,
     };
     let answered = request_line.is_some();
@@ -227,4 +216,22 @@ fn serve(
     stream.flush()?;
     tls.send_close_notify();
     tls.complete_io(&mut tcp).map(|_| ())
+}
+
+/// Completes the server side of a TLS handshake on `tcp`, whose read timeout bounds each round;
+/// `Err` when it fails or is still not done after 20 rounds.
+pub fn handshake(tls: &mut rustls::ServerConnection, tcp: &mut TcpStream) -> std::io::Result<()> {
+    for _ in 0..20 {
+        if !tls.is_handshaking() {
+            return Ok(());
+        }
+        tls.complete_io(tcp)?;
+    }
+    if tls.is_handshaking() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the TLS handshake did not finish in 20 rounds",
+        ));
+    }
+    Ok(())
 }

@@ -24,10 +24,20 @@ pub const BEARER_COMPOSITION: &str = env!("GUEST_BEARER_COMPOSITION");
 #[cfg(feature = "compositions")]
 pub const SAMPLE_APP_COMPOSITION: &str = env!("GUEST_SAMPLE_APP_COMPOSITION");
 
+/// The Spin app alone, as built: what `wash dev` links the credential into itself.
+#[cfg(feature = "compositions")]
+pub const SPIN_APP: &str = env!("GUEST_SPIN_KEY_VAULT");
+
 /// `wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm`: what Spin makes of the
 /// example app and its component dependency.
 #[cfg(feature = "compositions")]
 pub const SPIN_APP_COMPOSITION: &str = env!("GUEST_SPIN_APP_COMPOSITION");
+
+/// TEST ONLY: `wac plug spin_key_vault_with_credential.wasm --plug reroute_for_tests.wasm`, the
+/// Spin composition whose outgoing requests go to the loopback addresses
+/// `TEST_ONLY_HTTP_REROUTE` names, over plain http. For the `wasmtime serve` test; never shipped.
+#[cfg(feature = "test-reroute")]
+pub const SPIN_APP_REROUTED_FOR_TESTS: &str = env!("GUEST_SPIN_APP_REROUTED_FOR_TESTS");
 
 /// `wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o
 /// token_bridge_with_credential.wasm`, as a path.

@@ -1,0 +1,60 @@
+//! A fake Azure service (a key vault's data plane, say) on a loopback port: it records every
+//! request, `Authorization` included, and answers each with the same response.
+
+use crate::fake_server::FakeServer;
+use host_tests::{FakeResponse, RecordedRequest, ThrowAwayCa};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+pub struct FakeService {
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    server: FakeServer,
+}
+
+impl FakeService {
+    /// HTTPS on `address` with a certificate for `dns_name` from `ca`: e.g. on 127.0.0.1:443
+    /// inside a private network where `dns_name` resolves to 127.0.0.1.
+    pub fn https(
+        ca: &ThrowAwayCa,
+        dns_name: &str,
+        address: SocketAddr,
+        answer: FakeResponse,
+    ) -> FakeService {
+        FakeService::start(address, Some(ca), dns_name, answer)
+    }
+
+    /// Plain http on an ephemeral port of 127.0.0.1, for a host that reaches it only through a
+    /// test-only reroute.
+    pub fn http(answer: FakeResponse) -> FakeService {
+        FakeService::start(SocketAddr::from(([127, 0, 0, 1], 0)), None, "", answer)
+    }
+
+    fn start(
+        address: SocketAddr,
+        ca: Option<&ThrowAwayCa>,
+        dns_name: &str,
+        answer: FakeResponse,
+    ) -> FakeService {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recording = requests.clone();
+        let server = FakeServer::start(
+            address,
+            ca.map(|ca| ca.server_config(dns_name)),
+            Arc::new(move |request| {
+                host_tests::acceptor::lock(&recording).push(request);
+                Some(answer.clone())
+            }),
+        )
+        .unwrap_or_else(|error| panic!("serving a fake service on {address}: {error}"));
+        FakeService { requests, server }
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        host_tests::acceptor::lock(&self.requests).clone()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.server.address()
+    }
+}
