@@ -38,25 +38,45 @@ impl RecordedRequest {
     ) -> wasmtime_wasi_http::Result<RecordedRequest> {
         let (parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
         Ok(RecordedRequest {
-            method: parts.method.to_string(),
-            url: parts.uri.to_string(),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            form: form_urlencoded::parse(&body)
+            options,
+            ..RecordedRequest::from_parts(
+                parts.method.as_str(),
+                &parts.uri.to_string(),
+                headers,
+                &body,
+            )
+        })
+    }
+
+    /// A request as a server of the test's own read it off a connection (a real host's client
+    /// sent it): `url` is `scheme://authority/path`, `headers` have lowercase names.
+    pub fn from_parts(
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+    ) -> RecordedRequest {
+        RecordedRequest {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            headers,
+            form: form_urlencoded::parse(body)
                 .map(|(name, value)| (name.into_owned(), value.into_owned()))
                 .collect(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            options,
-        })
+            body: String::from_utf8_lossy(body).into_owned(),
+            options: None,
+        }
     }
 
     /// Every value of the header `name`, in order.
@@ -251,7 +271,7 @@ impl FakeEntra {
         let fake = self.clone();
         Box::new(async move {
             let recorded = RecordedRequest::read(request, options).await?;
-            let (answer, delay) = fake.respond(recorded);
+            let (answer, delay) = fake.answer_recorded(recorded);
             // Dropped with the guest's future-incoming-response: the sleep ends with it.
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
@@ -263,8 +283,11 @@ impl FakeEntra {
         })
     }
 
-    /// The answer to `request` (`None` to refuse the connection), and how long to hold it.
-    fn respond(
+    /// The answer to `request` (`None` to refuse the connection), and how long to hold it back:
+    /// for a server of the test's own that a real host's client calls, and for [`answer`].
+    ///
+    /// [`answer`]: FakeEntra::answer
+    pub fn answer_recorded(
         &self,
         request: RecordedRequest,
     ) -> (Option<FakeResponse>, Option<std::time::Duration>) {

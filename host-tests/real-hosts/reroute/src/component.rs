@@ -10,7 +10,9 @@ wit_bindgen::generate!({
 
 use exports::wasi::http::outgoing_handler::Guest;
 use wasi::http::outgoing_handler::handle as send;
-use wasi::http::types::{ErrorCode, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme};
+use wasi::http::types::{
+    ErrorCode, FutureIncomingResponse, OutgoingRequest, RequestOptions, Scheme,
+};
 
 struct Reroute;
 
@@ -19,8 +21,8 @@ impl Guest for Reroute {
         request: OutgoingRequest,
         options: Option<RequestOptions>,
     ) -> Result<FutureIncomingResponse, ErrorCode> {
-        let reroutes = Reroutes::parse(std::env::var(REROUTE_VARIABLE).ok().as_deref())
-            .map_err(internal)?;
+        let reroutes =
+            Reroutes::parse(std::env::var(REROUTE_VARIABLE).ok().as_deref()).map_err(internal)?;
         let authority = request.authority().unwrap_or_default();
         let target = reroutes.target(&authority).ok_or_else(|| {
             internal(format!(

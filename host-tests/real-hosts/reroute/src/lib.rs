@@ -82,9 +82,7 @@ mod tests {
         );
         assert_eq!(
             Reroutes::parse(Some("login.microsoftonline.com")),
-            Err(
-                "TEST_ONLY_HTTP_REROUTE: 'login.microsoftonline.com' is not host=address".into()
-            )
+            Err("TEST_ONLY_HTTP_REROUTE: 'login.microsoftonline.com' is not host=address".into())
         );
         assert_eq!(
             Reroutes::parse(Some("login.microsoftonline.com=10.0.0.1:80")),
