@@ -162,7 +162,11 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
     // When sending failed (e.g. the connection was refused), the response says why; the body
     // stream only knows it was closed.
     match future_response.get() {
-        Some(Ok(Ok(response))) => sent.map(|()| response),
+        // The server's answer counts even when the body's write or finish failed: a server that
+        // answers and closes once it has the declared length (or before reading the body at all)
+        // can leave the host's end of the body failing, and asking again would cost another
+        // token request (seen under `wasmtime serve`).
+        Some(Ok(Ok(response))) => Ok(response),
         Some(Ok(Err(error))) => Err(describe(error)),
         Some(Err(())) => Err("the host lost the response".into()),
         None => Err(match sent {

@@ -118,3 +118,22 @@ fn retry_after_as_an_http_date_is_honoured() {
     assert!(pod.get_token(credential, &[VAULT]).is_ok());
     assert_eq!(pod.fake.requests().len(), 2);
 }
+
+#[test]
+fn an_answer_that_comes_before_the_body_is_written_is_taken_not_asked_again() {
+    let mut pod = Pod::new(&[]);
+    // A server that answers and closes without reading the body (or as soon as it has the
+    // declared length): the component's write or finish of the body fails, the answer is there.
+    pod.fake.enqueue_before_the_body(FakeResponse::json(
+        200,
+        r#"{"token_type":"Bearer","expires_in":3599,"access_token":"answered-before-the-body"}"#,
+    ));
+    let credential = pod.credential(&explicit_options());
+    let token = pod.get_token(credential, &[VAULT]).unwrap();
+    // Compared, not printed: the other answer would be a token.
+    assert!(
+        token.token == "answered-before-the-body" && pod.fake.requests().len() == 1,
+        "the component asked again after an answer came ({} requests)",
+        pod.fake.requests().len()
+    );
+}

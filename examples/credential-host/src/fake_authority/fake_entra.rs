@@ -38,6 +38,11 @@ impl RecordedRequest {
     ) -> wasmtime_wasi_http::Result<RecordedRequest> {
         let (parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();
+        Ok(RecordedRequest::head_of(&parts, options).with_body(&body))
+    }
+
+    /// The request's method, URL, headers and options, without its body.
+    fn head_of(parts: &http::request::Parts, options: Option<RequestOptions>) -> RecordedRequest {
         let headers = parts
             .headers
             .iter()
@@ -48,15 +53,25 @@ impl RecordedRequest {
                 )
             })
             .collect();
-        Ok(RecordedRequest {
+        RecordedRequest {
             options,
             ..RecordedRequest::from_parts(
                 parts.method.as_str(),
                 &parts.uri.to_string(),
                 headers,
-                &body,
+                b"",
             )
-        })
+        }
+    }
+
+    fn with_body(self, body: &[u8]) -> RecordedRequest {
+        RecordedRequest {
+            form: form_urlencoded::parse(body)
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+            body: String::from_utf8_lossy(body).into_owned(),
+            ..self
+        }
     }
 
     /// A request as a server of the test's own read it off a connection (a real host's client
@@ -71,12 +86,11 @@ impl RecordedRequest {
             method: method.to_owned(),
             url: url.to_owned(),
             headers,
-            form: form_urlencoded::parse(body)
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                .collect(),
-            body: String::from_utf8_lossy(body).into_owned(),
+            form: Vec::new(),
+            body: String::new(),
             options: None,
         }
+        .with_body(body)
     }
 
     /// Every value of the header `name`, in order.
@@ -166,6 +180,9 @@ enum Scripted {
     /// Answered as usual, but only after this long, whatever the request's timeouts: a host
     /// whose HTTP client ignores them.
     Late(std::time::Duration),
+    /// Answered at once, the request's body dropped unread, so the component's writing of it
+    /// fails: a server that answers and closes before, or as soon as, it has the body.
+    BeforeTheBody(FakeResponse),
 }
 
 struct State {
@@ -218,6 +235,12 @@ impl FakeEntra {
         self.state().lifetime = seconds;
     }
 
+    /// Answers the next request with `response` at once, dropping its body unread: the
+    /// component's write of the body then fails while the answer is already there.
+    pub fn enqueue_before_the_body(&self, response: FakeResponse) {
+        (self.state().scripted).push_back(Scripted::BeforeTheBody(response));
+    }
+
     /// Every access token issued so far, in order.
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state().issued.clone()
@@ -268,6 +291,15 @@ impl FakeEntra {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> ResponseFuture {
+        if let Some(response) = self.take_before_the_body() {
+            let (parts, body) = request.into_parts();
+            // Dropped before the component writes it: its writes fail, the answer is here.
+            drop(body);
+            self.state()
+                .requests
+                .push(RecordedRequest::head_of(&parts, options));
+            return Box::new(async move { Ok(response.into_sent()) });
+        }
         let fake = self.clone();
         Box::new(async move {
             let recorded = RecordedRequest::read(request, options).await?;
@@ -281,6 +313,18 @@ impl FakeEntra {
                 None => Err(wasmtime_wasi_http::Error::ConnectionRefused),
             }
         })
+    }
+
+    /// The next scripted answer when it is to come before the body.
+    fn take_before_the_body(&self) -> Option<FakeResponse> {
+        let mut state = self.state();
+        match state.scripted.front() {
+            Some(Scripted::BeforeTheBody(_)) => match state.scripted.pop_front() {
+                Some(Scripted::BeforeTheBody(response)) => Some(response),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// The answer to `request` (`None` to refuse the connection), and how long to hold it back:
@@ -297,6 +341,8 @@ impl FakeEntra {
             Some(Scripted::Respond(response)) => return (Some(response), None),
             Some(Scripted::Refuse) => return (None, None),
             Some(Scripted::Late(delay)) => Some(delay),
+            // Only a send hook can answer before the body; a server that read it answers.
+            Some(Scripted::BeforeTheBody(response)) => return (Some(response), None),
             None => None,
         };
         (Some(state.issue(&request)), delay)
