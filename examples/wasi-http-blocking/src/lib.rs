@@ -72,12 +72,18 @@ pub fn send(
     };
     let pending =
         outgoing_handler::handle(request, None).map_err(|e| format!("sending failed: {e:?}"))?;
-    if let (Some(outgoing_body), Some(bytes)) = (outgoing_body, body) {
-        write_body(outgoing_body, bytes)?;
-    }
+    let written = match (outgoing_body, body) {
+        (Some(outgoing_body), Some(bytes)) => write_body(outgoing_body, bytes),
+        _ => Ok(()),
+    };
     if !deadline.ready(&pending.subscribe()) {
+        written?;
         return Err(deadline.passed("no response came"));
     }
+    // An answer counts even when writing or finishing the body failed: a server may answer and
+    // close before it reads the body, or once it has the declared length, and the host's end of
+    // the body can fail then (the credential takes such answers too). A failed send says why in
+    // the response.
     pending
         .get()
         .ok_or("the response was not ready after waiting for it")?

@@ -44,6 +44,7 @@ pub struct FakeUpstream(Arc<Mutex<UpstreamState>>);
 struct UpstreamState {
     requests: Vec<RecordedRequest>,
     scripted: VecDeque<FakeResponse>,
+    before_the_body: VecDeque<FakeResponse>,
 }
 
 impl FakeUpstream {
@@ -55,7 +56,22 @@ impl FakeUpstream {
         self.0.lock().unwrap().requests.clone()
     }
 
+    /// Answers the next request with `response` at once, its body dropped unread: a service
+    /// that answers before it reads a body (or once it has the declared length) and closes.
+    pub fn enqueue_before_the_body(&self, response: FakeResponse) {
+        self.0.lock().unwrap().before_the_body.push_back(response);
+    }
+
     fn answer(&self, request: http::Request<WasiBody>) -> ResponseFuture {
+        let before_the_body = self.0.lock().unwrap().before_the_body.pop_front();
+        if let Some(answer) = before_the_body {
+            let (parts, body) = request.into_parts();
+            // Dropped before the app writes it: its writes fail, the answer is here.
+            drop(body);
+            let head = RecordedRequest::head_of(&parts, None);
+            self.0.lock().unwrap().requests.push(head);
+            return Box::new(async move { Ok(answer.into_sent()) });
+        }
         let upstream = self.clone();
         Box::new(async move {
             let request = RecordedRequest::read(request, None).await?;

@@ -189,6 +189,29 @@ fn a_put_with_a_body_is_authorized_by_the_app_through_the_middleware_and_arrives
 }
 
 #[test]
+fn an_answer_that_comes_before_the_body_is_written_reaches_the_app() {
+    let mut app = App::new();
+    // A service that refuses a body before reading it, and closes: the app's write fails.
+    app.upstream.enqueue_before_the_body(FakeResponse::json(
+        413,
+        r#"{"error":{"code":"RequestBodyTooLarge"}}"#,
+    ));
+    let fetched = app
+        .fetch(
+            "https://acct.blob.core.windows.net/c/blob",
+            &[],
+            Some(&"x".repeat(100_000)),
+        )
+        .unwrap();
+    assert_eq!(fetched.status, 413, "{}", fetched.body);
+    assert!(
+        fetched.body.contains("RequestBodyTooLarge"),
+        "{}",
+        fetched.body
+    );
+}
+
+#[test]
 fn a_get_whose_client_takes_and_finishes_an_empty_body_still_gets_the_header() {
     let mut app = App::new();
     let fetched = app

@@ -41,8 +41,12 @@ impl RecordedRequest {
         Ok(RecordedRequest::head_of(&parts, options).with_body(&body))
     }
 
-    /// The request's method, URL, headers and options, without its body.
-    fn head_of(parts: &http::request::Parts, options: Option<RequestOptions>) -> RecordedRequest {
+    /// The request's method, URL, headers and options, without its body (for a fake that
+    /// answers before reading it).
+    pub fn head_of(
+        parts: &http::request::Parts,
+        options: Option<RequestOptions>,
+    ) -> RecordedRequest {
         let headers = parts
             .headers
             .iter()
