@@ -6,11 +6,12 @@
 // `CredentialError` is the WIT's error as bindgen generates it; it is passed on as is.
 #![allow(clippy::result_large_err)]
 
-pub mod acceptor;
+mod acceptor;
 mod canned;
 mod embedding;
+mod fake_server;
+mod fake_service;
 mod local_server;
-mod recording_upstream;
 mod silent_listener;
 mod test_clock;
 mod tls_proxy;
@@ -27,9 +28,10 @@ pub use credential_host::{
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
 };
-pub use local_server::{LocalServer, ReadRequest, ServerAnswer, read_request_from, write_head};
-pub use recording_upstream::{RecordingUpstream, UPSTREAM_BODY};
+pub use fake_server::FakeServer;
+pub use fake_service::{FakeService, UPSTREAM_BODY};
+pub use local_server::{LocalServer, ServerAnswer};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use test_tools::{micros, npm_ci_unless_installed, percentile, python_venv, run_to_success};
-pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy, handshake};
+pub use tls_proxy::{PROXY_ACCESS_TOKEN_PREFIX, ProxyConnection, ThrowAwayCa, TlsProxy};

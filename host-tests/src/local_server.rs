@@ -188,7 +188,7 @@ impl ReadRequest {
 
 /// Reads one request (head and Content-Length body, at most 1 MiB) from a connection that may
 /// carry several; `None` when the connection ended before a request began.
-pub fn read_request_from(reader: &mut impl BufRead) -> std::io::Result<Option<ReadRequest>> {
+pub(crate) fn read_request_from(reader: &mut impl BufRead) -> std::io::Result<Option<ReadRequest>> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line)? == 0 {
         return Ok(None);
@@ -220,7 +220,7 @@ pub fn read_request_from(reader: &mut impl BufRead) -> std::io::Result<Option<Re
 
 /// Writes a response head announcing `content_length` bytes of body; the connection closes
 /// after it.
-pub fn write_head(
+pub(crate) fn write_head(
     connection: &mut impl Write,
     status: u16,
     headers: &[(String, String)],

@@ -220,7 +220,10 @@ fn serve(
 
 /// Completes the server side of a TLS handshake on `tcp`, whose read timeout bounds each round;
 /// `Err` when it fails or is still not done after 20 rounds.
-pub fn handshake(tls: &mut rustls::ServerConnection, tcp: &mut TcpStream) -> std::io::Result<()> {
+pub(crate) fn handshake(
+    tls: &mut rustls::ServerConnection,
+    tcp: &mut TcpStream,
+) -> std::io::Result<()> {
     for _ in 0..20 {
         if !tls.is_handshaking() {
             return Ok(());

@@ -3,7 +3,7 @@
 //! Key Vault: what the upstream and the bridge saw is what Envoy did.
 
 use envoy_tests::{RealEnvoy, VAULT_HOST, VAULT_RESOURCE, adapted_envoy_yaml};
-use host_tests::RecordingUpstream;
+use host_tests::{FakeResponse, FakeService, UPSTREAM_BODY};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ const BACKOFF_BOUND: Duration = Duration::from_secs(6);
 
 struct Pod {
     bridge: FakeBridge,
-    upstream: RecordingUpstream,
+    upstream: FakeService,
     envoy: RealEnvoy,
 }
 
@@ -34,7 +34,7 @@ impl Pod {
     fn start_configured(configure: impl FnOnce(&FakeBridge)) -> Pod {
         let bridge = FakeBridge::start(SECRET, VAULT_RESOURCE).unwrap();
         configure(&bridge);
-        let upstream = RecordingUpstream::start().unwrap();
+        let upstream = recording_upstream();
         let config = adapted_envoy_yaml(SECRET, bridge.address(), upstream.address());
         let envoy = RealEnvoy::start(&config).unwrap();
         Pod {
@@ -60,6 +60,11 @@ impl Pod {
             "Envoy after SIGTERM: {status:?}\n{log}"
         );
     }
+}
+
+/// Key Vault's stand-in behind Envoy: plain HTTP (Envoy adds the TLS), recording every request.
+fn recording_upstream() -> FakeService {
+    FakeService::http(FakeResponse::json(200, UPSTREAM_BODY))
 }
 
 /// GET [`PATH`] through Envoy with `Host: host` and `headers`, on a connection of its own.
@@ -256,7 +261,7 @@ fn until_answered(
 #[test]
 fn bridge_down_then_refusing_the_secret_then_back_gives_503s_naming_each_cause_then_recovers() {
     let bridge_address = free_port();
-    let upstream = RecordingUpstream::start().unwrap();
+    let upstream = recording_upstream();
     let config = adapted_envoy_yaml(SECRET, bridge_address, upstream.address());
     let envoy = RealEnvoy::start(&config).unwrap();
     let listener = envoy.listener();

@@ -1,8 +1,7 @@
 //! The fake Microsoft Entra ID ([`FakeEntra`]: checks each token request as Entra does and issues
 //! JWT-shaped tokens) served on a loopback port, for hosts whose own HTTP client calls it.
 
-use crate::fake_server::FakeServer;
-use host_tests::{FakeEntra, ThrowAwayCa};
+use host_tests::{FakeEntra, FakeServer, ThrowAwayCa};
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -8,16 +8,12 @@
 //! stays on 127.0.0.1.
 
 mod entra_server;
-mod fake_server;
-mod fake_service;
 pub mod private_network;
 mod secrets;
 pub mod wash;
 pub mod wasmtime_serve;
 
 pub use entra_server::EntraServer;
-pub use fake_server::FakeServer;
-pub use fake_service::FakeService;
 pub use secrets::redacted;
 
 use std::net::{SocketAddr, TcpListener};

@@ -10,9 +10,9 @@ mod common;
 
 use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
-use host_tests::{FakeResponse, ThrowAwayCa, UPSTREAM_BODY};
+use host_tests::{FakeResponse, FakeService, ThrowAwayCa, UPSTREAM_BODY};
 use real_hosts_tests::wash::{WashApp, WashDev};
-use real_hosts_tests::{EntraServer, FakeService, private_network};
+use real_hosts_tests::{EntraServer, private_network};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

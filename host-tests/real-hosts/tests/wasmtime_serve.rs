@@ -13,9 +13,9 @@ mod common;
 
 use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
-use host_tests::{FakeResponse, UPSTREAM_BODY};
+use host_tests::{FakeResponse, FakeService, UPSTREAM_BODY};
+use real_hosts_tests::EntraServer;
 use real_hosts_tests::wasmtime_serve::WasmtimeServe;
-use real_hosts_tests::{EntraServer, FakeService};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -13,7 +13,7 @@ use envoy_tests::{
     LISTENER_WITHOUT_FILTER, RealEnvoy, VAULT_HOST, VAULT_RESOURCE, adapted_envoy_yaml,
     with_a_listener_without_the_filter,
 };
-use host_tests::{RecordingUpstream, micros, percentile};
+use host_tests::{FakeResponse, FakeService, UPSTREAM_BODY, micros, percentile};
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ fn main() -> Result<(), String> {
     let quick = std::env::args().any(|arg| arg == "--quick");
     let (rounds, batch) = if quick { (2, 20) } else { (20, 500) };
     let bridge = FakeBridge::start(SECRET, VAULT_RESOURCE)?;
-    let upstream = RecordingUpstream::start().map_err(|error| error.to_string())?;
+    let upstream = FakeService::http(FakeResponse::json(200, UPSTREAM_BODY));
     let config = with_a_listener_without_the_filter(&adapted_envoy_yaml(
         SECRET,
         bridge.address(),
@@ -210,7 +210,7 @@ fn concurrently(address: SocketAddr, each: usize) -> Result<Vec<Duration>, Strin
 /// first, untimed ones aside), each filtered one with the bridge's one token and each other one
 /// with none, so the figures are of requests that did what they claim.
 fn check_and_forget(
-    upstream: &RecordingUpstream,
+    upstream: &FakeService,
     bridge: &FakeBridge,
     count: usize,
 ) -> Result<(), String> {

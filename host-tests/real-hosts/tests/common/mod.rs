@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use credential_host::{AKS_WEBHOOK_1_6_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_PATH};
-use host_tests::{RecordedRequest, TokenDirectory, UPSTREAM_BODY};
-use real_hosts_tests::{EntraServer, FakeService, redacted};
+use host_tests::{FakeService, RecordedRequest, TokenDirectory, UPSTREAM_BODY};
+use real_hosts_tests::{EntraServer, redacted};
 use std::net::SocketAddr;
 use std::time::Duration;
 

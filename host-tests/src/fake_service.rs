@@ -1,10 +1,15 @@
-//! A fake Azure service (a key vault's data plane, say) on a loopback port: it records every
-//! request, `Authorization` included, and answers each with the same response.
+//! A fake Azure service (a key vault's data plane, say) on a loopback port, behind a real host or
+//! proxy: it records every request, `Authorization` included, and answers each with the same
+//! response.
 
+use crate::acceptor::lock;
 use crate::fake_server::FakeServer;
-use host_tests::{FakeResponse, RecordedRequest, ThrowAwayCa};
+use crate::{FakeResponse, RecordedRequest, ThrowAwayCa};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+/// A Key Vault "list secrets" answer with no secrets: what the fake vaults answer.
+pub const UPSTREAM_BODY: &str = r#"{"value":[],"nextLink":null}"#;
 
 pub struct FakeService {
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
@@ -23,8 +28,8 @@ impl FakeService {
         FakeService::start(address, Some(ca), dns_name, answer)
     }
 
-    /// Plain http on an ephemeral port of 127.0.0.1, for a host that reaches it only through a
-    /// test-only reroute.
+    /// Plain http on an ephemeral port of 127.0.0.1: behind a proxy that adds the TLS (Envoy),
+    /// or a host that reaches it only through a test-only reroute.
     pub fn http(answer: FakeResponse) -> FakeService {
         FakeService::start(SocketAddr::from(([127, 0, 0, 1], 0)), None, "", answer)
     }
@@ -41,7 +46,7 @@ impl FakeService {
             address,
             ca.map(|ca| ca.server_config(dns_name)),
             Arc::new(move |request| {
-                host_tests::acceptor::lock(&recording).push(request);
+                lock(&recording).push(request);
                 Some(answer.clone())
             }),
         )
@@ -51,7 +56,25 @@ impl FakeService {
 
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        host_tests::acceptor::lock(&self.requests).clone()
+        lock(&self.requests).clone()
+    }
+
+    /// Every request since the last call, which the service then forgets (a benchmark's many
+    /// requests would otherwise be kept).
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut lock(&self.requests))
+    }
+
+    /// The `authorization` values of every request so far, in order.
+    pub fn authorizations(&self) -> Vec<Vec<String>> {
+        lock(&self.requests)
+            .iter()
+            .map(|request| {
+                (request.header_values("authorization").into_iter())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect()
     }
 
     pub fn address(&self) -> SocketAddr {
