@@ -10,11 +10,13 @@
 mod entra_server;
 pub mod private_network;
 mod secrets;
+mod serving_host;
 pub mod wash;
 pub mod wasmtime_serve;
 
 pub use entra_server::EntraServer;
 pub use secrets::redacted;
+pub use serving_host::ServingHost;
 
 use std::net::{SocketAddr, TcpListener};
 

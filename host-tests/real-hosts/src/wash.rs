@@ -2,10 +2,11 @@
 //! process, serving one component over HTTP with the configuration a user writes in
 //! `.wash/config.yaml`.
 
+use crate::ServingHost;
 use host_tests::TokenDirectory;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::Duration;
 use test_tools::{Background, python_venv};
 
@@ -69,52 +70,25 @@ impl WashApp<'_> {
     }
 }
 
-/// A running `wash dev`, stopped (SIGTERM) when dropped.
-pub struct WashDev {
-    process: Background,
-    address: SocketAddr,
-    _project: TokenDirectory,
-}
-
-impl WashDev {
-    /// Writes `app`'s configuration into a project directory of its own and starts `wash -C
-    /// <project> dev` on a free loopback port; returns once it serves, or fails the test with its
-    /// log.
-    pub fn start(wash: &Path, app: &WashApp) -> WashDev {
-        let address = crate::free_loopback_port();
-        let project = TokenDirectory::new().expect("a temporary directory");
-        project
-            .write_file(".wash/config.yaml", &app.config_yaml(address))
-            .expect("writing .wash/config.yaml");
-        let mut process = Background::start(
-            Command::new(wash)
-                .arg("-C")
-                .arg(project.path())
-                .arg("dev")
-                .env("RUST_BACKTRACE", "0"),
-            "wash dev",
-        );
-        if let Err(log) = process.wait_for_output(READY_LINE, READY_BOUND) {
-            panic!("{log}");
-        }
-        WashDev {
-            process,
-            address,
-            _project: project,
-        }
+/// Writes `app`'s configuration into a project directory of its own and starts `wash -C
+/// <project> dev` on a free loopback port; returns once it serves, or fails the test with its
+/// log.
+pub fn start_dev(wash: &Path, app: &WashApp) -> ServingHost {
+    let address = crate::free_loopback_port();
+    let project = TokenDirectory::new().expect("a temporary directory");
+    project
+        .write_file(".wash/config.yaml", &app.config_yaml(address))
+        .expect("writing .wash/config.yaml");
+    let mut process = Background::start(
+        Command::new(wash)
+            .arg("-C")
+            .arg(project.path())
+            .arg("dev")
+            .env("RUST_BACKTRACE", "0"),
+        "wash dev",
+    );
+    if let Err(log) = process.wait_for_output(READY_LINE, READY_BOUND) {
+        panic!("{log}");
     }
-
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
-    /// Its log so far.
-    pub fn output(&self) -> String {
-        self.process.output()
-    }
-
-    /// SIGTERM, then its exit status (`None`: it had to be killed) and its log.
-    pub fn stop(self) -> (Option<ExitStatus>, String) {
-        self.process.stop()
-    }
+    ServingHost::new(process, address, Some(project))
 }

@@ -1,9 +1,10 @@
 //! The wasmtime CLI's `wasmtime serve` (48.0.8, the version CI builds): a wasi:http server for one
 //! component, configured by its command line.
 
+use crate::ServingHost;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::Duration;
 use test_tools::{Background, run_within};
 
@@ -33,58 +34,34 @@ pub fn installed(target_dir: &Path) -> PathBuf {
     target_dir.join("tools").join("bin").join("wasmtime")
 }
 
-/// A running `wasmtime serve`, stopped (SIGTERM) when dropped.
-pub struct WasmtimeServe {
-    process: Background,
-    address: SocketAddr,
-}
-
-impl WasmtimeServe {
-    /// `wasmtime serve -Scli --addr 127.0.0.1:0 --dir <host>::<guest> --env NAME=VALUE…
-    /// <extra> <component>`; returns once it serves, on the port it printed, or fails the test
-    /// with its output.
-    pub fn start(
-        wasmtime: &Path,
-        component: &Path,
-        dir: (&Path, &str),
-        environment: &[(&str, String)],
-        extra: &[&str],
-    ) -> WasmtimeServe {
-        let mut command = Command::new(wasmtime);
-        command
-            .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
-            .arg(format!("{}::{}", dir.0.display(), dir.1));
-        for (name, value) in environment {
-            command.arg("--env").arg(format!("{name}={value}"));
-        }
-        let mut process = Background::start(command.args(extra).arg(component), "wasmtime serve");
-        let mut address = None;
-        let ready = process.wait_until(READY_BOUND, "\"Serving HTTP on\"", |process| {
-            address = serving_address(&process.output());
-            address.is_some()
-        });
-        if let Err(output) = ready {
-            panic!("{output}");
-        }
-        WasmtimeServe {
-            process,
-            address: address.expect("ready means the address was printed"),
-        }
+/// `wasmtime serve -Scli --addr 127.0.0.1:0 --dir <host>::<guest> --env NAME=VALUE…
+/// <extra> <component>`; returns once it serves, on the port it printed, or fails the test
+/// with its output.
+pub fn start(
+    wasmtime: &Path,
+    component: &Path,
+    dir: (&Path, &str),
+    environment: &[(&str, String)],
+    extra: &[&str],
+) -> ServingHost {
+    let mut command = Command::new(wasmtime);
+    command
+        .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::{}", dir.0.display(), dir.1));
+    for (name, value) in environment {
+        command.arg("--env").arg(format!("{name}={value}"));
     }
-
-    pub fn address(&self) -> SocketAddr {
-        self.address
+    let mut process = Background::start(command.args(extra).arg(component), "wasmtime serve");
+    let mut address = None;
+    let ready = process.wait_until(READY_BOUND, "\"Serving HTTP on\"", |process| {
+        address = serving_address(&process.output());
+        address.is_some()
+    });
+    if let Err(output) = ready {
+        panic!("{output}");
     }
-
-    /// Its output so far: what the component wrote to stderr, prefixed per request.
-    pub fn output(&self) -> String {
-        self.process.output()
-    }
-
-    /// SIGTERM, then its exit status (`None`: it had to be killed) and its output.
-    pub fn stop(self) -> (Option<ExitStatus>, String) {
-        self.process.stop()
-    }
+    let address = address.expect("ready means the address was printed");
+    ServingHost::new(process, address, None)
 }
 
 /// The address of `Serving HTTP on http://127.0.0.1:PORT/`.

@@ -11,7 +11,8 @@ mod common;
 use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
 use host_tests::{FakeResponse, FakeService, ThrowAwayCa, UPSTREAM_BODY};
-use real_hosts_tests::wash::{WashApp, WashDev};
+use real_hosts_tests::ServingHost;
+use real_hosts_tests::wash::WashApp;
 use real_hosts_tests::{EntraServer, private_network};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -68,9 +69,9 @@ impl Pod {
         component: &str,
         linked: Option<(&str, &Path)>,
         trust_ca: bool,
-    ) -> WashDev {
+    ) -> ServingHost {
         let ca = self.ca.cert_path();
-        WashDev::start(
+        real_hosts_tests::wash::start_dev(
             wash,
             &WashApp {
                 component: Path::new(component),

@@ -15,7 +15,7 @@ use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, envir
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
 use host_tests::{FakeResponse, FakeService, UPSTREAM_BODY};
 use real_hosts_tests::EntraServer;
-use real_hosts_tests::wasmtime_serve::WasmtimeServe;
+use real_hosts_tests::ServingHost;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -59,7 +59,7 @@ impl Pod {
 
     /// `wasmtime serve` with the app's variables (plus `extra_env`), the reroute table, the
     /// token volume, and `flags`.
-    fn serve(&self, extra_env: &[(&'static str, String)], flags: &[&str]) -> WasmtimeServe {
+    fn serve(&self, extra_env: &[(&'static str, String)], flags: &[&str]) -> ServingHost {
         let mut variables = environment(None);
         variables.extend_from_slice(extra_env);
         variables.push((
@@ -70,7 +70,7 @@ impl Pod {
                 self.vault.address()
             ),
         ));
-        WasmtimeServe::start(
+        real_hosts_tests::wasmtime_serve::start(
             wasmtime(),
             Path::new(guest_artifacts::SPIN_APP_REROUTED_FOR_TESTS),
             (self.volume.path(), AKS_WEBHOOK_1_6_VOLUME),
