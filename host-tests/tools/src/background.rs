@@ -2,7 +2,7 @@
 //! Azurite): started with its output collected, waited for within a bound, stopped when dropped.
 
 use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,12 +23,7 @@ impl Background {
     /// nobody reads would stop). `what` names it in failures. Fails the test when it cannot
     /// start.
     pub fn start(command: &mut Command, what: &str) -> Background {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("`{what}` could not start ({error}): is it installed?"));
+        let mut child = crate::spawn_piped(command, what);
         let output = Arc::new(Mutex::new(Vec::new()));
         let pipes: [Box<dyn Read + Send>; 2] = [
             Box::new(child.stdout.take().expect("piped")),

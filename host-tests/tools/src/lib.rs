@@ -99,12 +99,7 @@ const PIP_INSTALL_BOUND: Duration = Duration::from_secs(600);
 /// Runs `command` to its end, or kills it after `bound` and fails the test; returns its output
 /// whatever its exit status, for the caller to judge.
 pub fn run_within(command: &mut Command, what: &str, bound: Duration) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("`{what}` could not start ({error}): is it installed?"));
+    let mut child = spawn_piped(command, what);
     // Read while it runs: a child that fills a pipe nobody reads would never end.
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -132,4 +127,15 @@ pub fn run_within(command: &mut Command, what: &str, bound: Duration) -> Output 
         stdout: stdout.join().expect("reading stdout"),
         stderr: stderr.join().expect("reading stderr"),
     }
+}
+
+/// Starts `command` with no stdin and its stdout and stderr piped, for the caller to read while
+/// it runs; fails the test, naming `what`, when it cannot start.
+fn spawn_piped(command: &mut Command, what: &str) -> std::process::Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("`{what}` could not start ({error}): is it installed?"))
 }
