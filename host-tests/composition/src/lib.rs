@@ -64,13 +64,10 @@ impl FakeUpstream {
 
     fn answer(&self, request: http::Request<WasiBody>) -> ResponseFuture {
         let before_the_body = self.0.lock().unwrap().before_the_body.pop_front();
-        if let Some(answer) = before_the_body {
-            let (parts, body) = request.into_parts();
-            // Dropped before the app writes it: its writes fail, the answer is here.
-            drop(body);
-            let head = RecordedRequest::head_of(&parts, None);
-            self.0.lock().unwrap().requests.push(head);
-            return Box::new(async move { Ok(answer.into_sent()) });
+        if let Some(response) = before_the_body {
+            let (recorded, answer) = response.before_the_body(request, None);
+            self.0.lock().unwrap().requests.push(recorded);
+            return answer;
         }
         let upstream = self.clone();
         Box::new(async move {

@@ -41,12 +41,8 @@ impl RecordedRequest {
         Ok(RecordedRequest::head_of(&parts, options).with_body(&body))
     }
 
-    /// The request's method, URL, headers and options, without its body (for a fake that
-    /// answers before reading it).
-    pub fn head_of(
-        parts: &http::request::Parts,
-        options: Option<RequestOptions>,
-    ) -> RecordedRequest {
+    /// The request's method, URL, headers and options, without its body.
+    fn head_of(parts: &http::request::Parts, options: Option<RequestOptions>) -> RecordedRequest {
         let headers = parts
             .headers
             .iter()
@@ -151,6 +147,21 @@ impl FakeResponse {
     pub fn with_header(mut self, name: &str, value: &str) -> FakeResponse {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Answers `request` with this response at once, its body dropped unread, so the guest's
+    /// writes of the body fail while the answer is there: a server that answers before it reads
+    /// a body, or as soon as it has the declared length. Returns the request as recorded, without
+    /// its body.
+    pub fn before_the_body(
+        self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> (RecordedRequest, ResponseFuture) {
+        let (parts, body) = request.into_parts();
+        drop(body);
+        let recorded = RecordedRequest::head_of(&parts, options);
+        (recorded, Box::new(async move { Ok(self.into_sent()) }))
     }
 
     /// The response as a send hook returns it, with a body that ends without error.
@@ -296,13 +307,9 @@ impl FakeEntra {
         options: Option<RequestOptions>,
     ) -> ResponseFuture {
         if let Some(response) = self.take_before_the_body() {
-            let (parts, body) = request.into_parts();
-            // Dropped before the component writes it: its writes fail, the answer is here.
-            drop(body);
-            self.state()
-                .requests
-                .push(RecordedRequest::head_of(&parts, options));
-            return Box::new(async move { Ok(response.into_sent()) });
+            let (recorded, answer) = response.before_the_body(request, options);
+            self.state().requests.push(recorded);
+            return answer;
         }
         let fake = self.clone();
         Box::new(async move {
@@ -322,11 +329,12 @@ impl FakeEntra {
     /// The next scripted answer when it is to come before the body.
     fn take_before_the_body(&self) -> Option<FakeResponse> {
         let mut state = self.state();
-        match state.scripted.front() {
-            Some(Scripted::BeforeTheBody(_)) => match state.scripted.pop_front() {
-                Some(Scripted::BeforeTheBody(response)) => Some(response),
-                _ => None,
-            },
+        let scripted = &mut state.scripted;
+        let Some(Scripted::BeforeTheBody(_)) = scripted.front() else {
+            return None;
+        };
+        match scripted.pop_front() {
+            Some(Scripted::BeforeTheBody(response)) => Some(response),
             _ => None,
         }
     }
