@@ -11,6 +11,7 @@ use crate::platform::Platform;
 use crate::retry::{NANOS_PER_SECOND, is_retryable_status};
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
+use crate::shared_cache::{self, Fetched, NoStore, Sealer, SharedStore, entry_name};
 use crate::text::Seconds;
 use crate::token_file::TokenFile;
 
@@ -62,6 +63,20 @@ impl WorkloadIdentityCredential {
         options: &TokenRequestOptions,
         platform: &mut impl Platform,
     ) -> Result<AccessToken, CredentialError> {
+        self.get_token_shared(scopes, options, platform, None::<&mut NoStore>)
+    }
+
+    /// [`get_token`](Self::get_token), with a store shared by every instance (the wasi:keyvalue
+    /// variants) behind the instance's own cache: what that cache cannot serve is looked for
+    /// there, at most one instance at a time refreshes it, and every token got is written there,
+    /// sealed (`shared_cache`).
+    pub fn get_token_shared(
+        &mut self,
+        scopes: &[String],
+        options: &TokenRequestOptions,
+        platform: &mut impl Platform,
+        store: Option<&mut impl SharedStore>,
+    ) -> Result<AccessToken, CredentialError> {
         if self.closed {
             return Err(CredentialError::Unavailable(
                 "the credential was closed; create a new one".into(),
@@ -98,25 +113,55 @@ impl WorkloadIdentityCredential {
         // Built only when a request is due: with CAE it is JSON work a cache hit does not need.
         // A malformed challenge bypasses the cache, so it is still refused before any request.
         let claims = claims_to_send(options.claims.as_deref(), cae)?;
+        let key = || CacheKey::new(other_tenant, scopes, cae);
+        let started = platform.monotonic_nanos();
+        let tenant_id = other_tenant.unwrap_or(&self.settings.tenant_id);
+        let mut shared = None;
+        if let Some(store) = store {
+            // The entry is sealed under the token file's contents: read (or re-read) it first.
+            let sealer = Sealer::from_assertion(&self.token_file.assertion(platform, false)?);
+            let name = entry_name(&self.settings, tenant_id, scopes, cae);
+            // A challenged token is asked for at once, like the instance's cache, and replaces
+            // the stored one, so that no instance serves the rejected token again.
+            let fetched = if challenged {
+                Fetched::Ask(None)
+            } else {
+                shared_cache::fetch(store, platform, &sealer, &name)
+            };
+            match fetched {
+                Fetched::Token(token) => {
+                    self.cache.insert(key(), token.clone());
+                    return Ok(token);
+                }
+                Fetched::Ask(held) => shared = Some((store, sealer, name, held)),
+                Fetched::Bypass => {}
+            }
+        }
         let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
         let query = TokenQuery {
-            tenant_id: other_tenant.unwrap_or(&self.settings.tenant_id),
+            tenant_id,
             scopes,
             claims: claims.as_deref(),
             known_tokens: &known_tokens,
             valid_token_in_hand: cached.is_some(),
+            started,
         };
         let result = exchange(&self.settings, &mut self.token_file, &query, platform);
-        let key = || CacheKey::new(other_tenant, scopes, cae);
         match result {
             Ok(mut token) => {
                 // The caller gets the time this credential will refresh it, so that a host that
                 // keeps the token follows the same rule instead of one of its own.
                 token.refresh_on = Some(refresh_at(&token));
                 self.cache.insert(key(), token.clone());
+                if let Some((store, sealer, name, _)) = shared {
+                    shared_cache::publish(store, platform, &sealer, &name, &token);
+                }
                 Ok(token)
             }
             Err(error) => {
+                if let Some((store, sealer, name, Some(held))) = shared {
+                    shared_cache::release(store, platform, &sealer, &name, held);
+                }
                 let now = platform.now();
                 // With no valid token, only an authority that is unwell (no answer, a stall,
                 // throttling, a server fault: what costs callers waits and retries) is

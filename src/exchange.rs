@@ -43,6 +43,9 @@ pub struct TokenQuery<'a> {
     /// retries. The caller is better served by that token now than by a wait, and the next
     /// refresh attempt comes 30 s later anyway.
     pub valid_token_in_hand: bool,
+    /// Monotonic nanoseconds when the get-token began: the 60 s bound counts from then, so time
+    /// spent waiting for another instance's refresh (the shared cache) is part of it.
+    pub started: u64,
 }
 
 /// Exchanges the token file for a token. Retries throttling, server faults and transport
@@ -56,7 +59,7 @@ pub fn exchange(
     query: &TokenQuery<'_>,
     platform: &mut impl Platform,
 ) -> Result<AccessToken, CredentialError> {
-    let started = platform.monotonic_nanos();
+    let started = query.started;
     let deadline = started.saturating_add(GET_TOKEN_BUDGET_NANOS);
     let endpoint = settings.token_endpoint(query.tenant_id);
     let mut assertion = token_file.assertion(platform, false)?;
@@ -240,6 +243,7 @@ mod tests {
             claims: None,
             known_tokens: &[],
             valid_token_in_hand,
+            started: platform.monotonic,
         };
         exchange(settings, token_file, &query, platform)
     }

@@ -58,6 +58,7 @@ mod request_id;
 mod retry;
 mod scopes;
 mod settings;
+mod shared_cache;
 mod tenant;
 mod text;
 mod token_file;

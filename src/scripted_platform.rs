@@ -24,6 +24,10 @@ pub struct ScriptedPlatform {
     /// The host applies no timeout: a slow answer is cut off only at the request's deadline, as
     /// the WASI layer does.
     pub ignores_timeouts: bool,
+    /// Random draws differ from each other (a counter in their last 8 bytes), as the shared
+    /// cache's nonces and lease holders need; off, they name the request count, as request ids do.
+    pub distinct_randoms: bool,
+    pub random_draws: u64,
 }
 
 impl ScriptedPlatform {
@@ -39,6 +43,8 @@ impl ScriptedPlatform {
             issued: 0,
             send_nanos: 0,
             ignores_timeouts: false,
+            distinct_randoms: false,
+            random_draws: 0,
         }
     }
 
@@ -92,7 +98,12 @@ impl Platform for ScriptedPlatform {
     }
 
     fn random_bytes(&mut self) -> [u8; 16] {
-        [self.requests.len() as u8; 16]
+        let mut bytes = [self.requests.len() as u8; 16];
+        if self.distinct_randoms {
+            self.random_draws += 1;
+            bytes[8..].copy_from_slice(&self.random_draws.to_le_bytes());
+        }
+        bytes
     }
 
     fn read_file(&mut self, _: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
