@@ -57,6 +57,11 @@ impl WorkloadIdentityCredential {
     /// valid token in hand is one short attempt (5 s at most). With no valid token, a failure is
     /// answered again for 5 s after it ended, so that calls queued behind a slow attempt do not
     /// each wait for one of their own.
+    // The wasi:keyvalue variants call `get_token_shared` only.
+    #[cfg_attr(
+        any(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
+        allow(dead_code)
+    )]
     pub fn get_token(
         &mut self,
         scopes: &[String],

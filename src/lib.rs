@@ -58,6 +58,11 @@ mod request_id;
 mod retry;
 mod scopes;
 mod settings;
+// The base component has no store: there the shared cache is compiled, never reached.
+#[cfg_attr(
+    not(any(feature = "keyvalue-draft2", feature = "keyvalue-draft")),
+    allow(dead_code)
+)]
 mod shared_cache;
 mod tenant;
 mod text;

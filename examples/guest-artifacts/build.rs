@@ -8,6 +8,14 @@
 //! wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o token_bridge_with_credential.wasm
 //! ```
 //!
+//! the credential's wasi:keyvalue variants (feature `shared-cache`), each a build of the root crate
+//! with its feature, and the Spin app with each:
+//!
+//! ```sh
+//! cargo build --release --target wasm32-wasip2 --features keyvalue-draft2   # and keyvalue-draft
+//! wac plug spin_key_vault.wasm --plug azure_workload_identity_keyvalue_draft2.wasm -o spin_key_vault_keyvalue_draft2.wasm
+//! ```
+//!
 //! and, for the `wasmtime serve` test only (feature `test-reroute`), the Spin composition with
 //! the test-only reroute in front:
 //!
@@ -29,6 +37,7 @@ fn main() {
     let envoy_filter = feature("ENVOY_FILTER");
     // Implies `compositions` (Cargo.toml): it is composed onto the Spin composition.
     let test_reroute = feature("TEST_REROUTE");
+    let shared_cache = feature("SHARED_CACHE");
 
     let mut inputs = vec![
         "src",
@@ -125,6 +134,41 @@ fn main() {
             let bridge_composed = composed("token_bridge_with_credential.wasm");
             wac::plug(&wac, &bridge, &credential, &bridge_composed);
             name("GUEST_TOKEN_BRIDGE_COMPOSITION", &bridge_composed);
+        }
+    }
+    if shared_cache {
+        // After every build of the base component: each variant's build replaces its file.
+        let draft2 = workspace.build_variant(
+            "keyvalue-draft2",
+            "azure_workload_identity_keyvalue_draft2.wasm",
+            "GUEST_CREDENTIAL_KEYVALUE_DRAFT2",
+        );
+        let draft = workspace.build_variant(
+            "keyvalue-draft",
+            "azure_workload_identity_keyvalue_draft.wasm",
+            "GUEST_CREDENTIAL_KEYVALUE_DRAFT",
+        );
+        if compositions {
+            let wac = wac::installed(&workspace);
+            let spin_app = workspace
+                .release_dir(COMPONENT_TARGET)
+                .join("spin_key_vault.wasm");
+            for (variant, file, variable) in [
+                (
+                    &draft2,
+                    "spin_key_vault_keyvalue_draft2.wasm",
+                    "GUEST_SPIN_APP_KEYVALUE_DRAFT2",
+                ),
+                (
+                    &draft,
+                    "spin_key_vault_keyvalue_draft.wasm",
+                    "GUEST_SPIN_APP_KEYVALUE_DRAFT",
+                ),
+            ] {
+                let composed = workspace.release_dir(COMPONENT_TARGET).join(file);
+                wac::plug(&wac, &spin_app, variant, &composed);
+                name(variable, &composed);
+            }
         }
     }
     if envoy_filter {

@@ -59,6 +59,27 @@ impl Workspace {
 
     /// Builds `packages` in release for `target`, in one cargo run.
     pub fn build(&self, target: &str, packages: &[&str]) {
+        self.build_with(target, packages, None);
+    }
+
+    /// Builds the credential's variant with its `feature` (a world of its own), and publishes it
+    /// as `file` (see [`publish`](Self::publish)). A cargo run of its own, after the others: the
+    /// variant is the same package, and its output takes the base component's file name.
+    pub fn build_variant(&self, feature: &str, file: &str, variable: &str) -> PathBuf {
+        self.build_with(
+            COMPONENT_TARGET,
+            &["azure-workload-identity"],
+            Some(feature),
+        );
+        self.publish_as(
+            COMPONENT_TARGET,
+            "azure_workload_identity.wasm",
+            file,
+            variable,
+        )
+    }
+
+    fn build_with(&self, target: &str, packages: &[&str], feature: Option<&str>) {
         ensure_target_installed(target);
         let mut command = cargo();
         command
@@ -66,6 +87,9 @@ impl Workspace {
             .args(["build", "--release", "--target", target]);
         for package in packages {
             command.args(["-p", package]);
+        }
+        if let Some(feature) = feature {
+            command.args(["--features", feature]);
         }
         let status = command
             .arg("--target-dir")
@@ -78,12 +102,17 @@ impl Workspace {
     /// The built `file`, copied to [`release_dir`](Self::release_dir) and handed to the crate as
     /// the environment variable `variable`.
     pub fn publish(&self, target: &str, file: &str, variable: &str) -> PathBuf {
+        self.publish_as(target, file, file, variable)
+    }
+
+    /// The built `file`, published as `published`.
+    fn publish_as(&self, target: &str, file: &str, published: &str, variable: &str) -> PathBuf {
         let built = self.build_dir().join(target).join("release").join(file);
         let release = self.release_dir(target);
-        let copy = release.join(file);
+        let copy = release.join(published);
         // Another process may be reading the previous copy (a test, `wac plug`): a copy beside
         // it, renamed over it, replaces it whole.
-        let partial = release.join(format!("{file}.{}.partial", std::process::id()));
+        let partial = release.join(format!("{published}.{}.partial", std::process::id()));
         std::fs::create_dir_all(&release)
             .and_then(|()| std::fs::copy(&built, &partial))
             .and_then(|_| std::fs::rename(&partial, &copy))

@@ -2,6 +2,7 @@
 //! `azure:identity/credential` exports.
 
 use crate::canned::CannedEndpoint;
+use crate::shared_keyvalue::{self, KeyValueDraft, KeyValueView, SharedKeyValue};
 use crate::test_clock::TestClock;
 use credential_host::fake_authority::FakeEntra;
 use credential_host::{
@@ -20,6 +21,12 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// The release build of the component, made by the guest-artifacts crate.
 pub const COMPONENT_PATH: &str = guest_artifacts::CREDENTIAL;
+
+/// The variant sharing its cache through wasi:keyvalue 0.2.0-draft2 (Spin's).
+pub const KEYVALUE_DRAFT2_PATH: &str = guest_artifacts::CREDENTIAL_KEYVALUE_DRAFT2;
+
+/// The variant sharing its cache through wasi:keyvalue 0.2.0-draft (wasmCloud's).
+pub const KEYVALUE_DRAFT_PATH: &str = guest_artifacts::CREDENTIAL_KEYVALUE_DRAFT;
 
 /// Where the component's wasi:http requests go.
 #[derive(Clone)]
@@ -44,6 +51,9 @@ pub struct HostConfig {
     pub transport: Transport,
     /// The host's clocks when set, else the real ones.
     pub clock: Option<TestClock>,
+    /// The wasi:keyvalue store a variant opens, shared with other instances; none: `open` fails
+    /// with `no-such-store`.
+    pub keyvalue: Option<SharedKeyValue>,
 }
 
 impl HostConfig {
@@ -53,7 +63,14 @@ impl HostConfig {
             preopens: Vec::new(),
             transport,
             clock: None,
+            keyvalue: None,
         }
+    }
+
+    /// Grants a variant the shared store `keyvalue` (as "default").
+    pub fn shared_store(mut self, keyvalue: &SharedKeyValue) -> HostConfig {
+        self.keyvalue = Some(keyvalue.clone());
+        self
     }
 
     pub fn clock(mut self, clock: &TestClock) -> HostConfig {
@@ -75,7 +92,10 @@ impl HostConfig {
 
 type HostState = WasiHost<TransportHooks>;
 
-struct TransportHooks(Transport);
+struct TransportHooks {
+    transport: Transport,
+    keyvalue: Option<SharedKeyValue>,
+}
 
 impl WasiHttpHooks for TransportHooks {
     fn send_request(
@@ -84,7 +104,7 @@ impl WasiHttpHooks for TransportHooks {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> ResponseFuture {
-        match &self.0 {
+        match &self.transport {
             Transport::Fake(fake) => fake.answer(request, options),
             Transport::Network => send_over_network(request, options),
             Transport::Canned(endpoint) => endpoint.answer(request),
@@ -118,11 +138,34 @@ impl CredentialComponent {
 
     /// [`load`](Self::load) with an engine configured by `config` (e.g. a pooling allocator).
     pub fn load_with(path: &str, config: &Config) -> Result<CredentialComponent> {
+        CredentialComponent::load_linked(path, config, None)
+    }
+
+    /// A wasi:keyvalue variant of the credential at `path`, linked with `draft`'s store, which
+    /// each instance finds in its [`HostConfig::shared_store`].
+    pub fn load_variant(path: &str, draft: KeyValueDraft) -> Result<CredentialComponent> {
+        CredentialComponent::load_linked(path, &Config::default(), Some(draft))
+    }
+
+    fn load_linked(
+        path: &str,
+        config: &Config,
+        keyvalue: Option<KeyValueDraft>,
+    ) -> Result<CredentialComponent> {
         let engine = Engine::new(config)?;
         let started = Instant::now();
         let component = Component::from_file(&engine, path)?;
         let compile_time = started.elapsed();
-        let linker = wasi_http_linker(&engine)?;
+        let mut linker = wasi_http_linker(&engine)?;
+        if let Some(draft) = keyvalue {
+            shared_keyvalue::add_to_linker(&mut linker, draft, |state: &mut HostState| {
+                let (table, hooks) = state.table_and_hooks();
+                KeyValueView {
+                    table,
+                    store: hooks.keyvalue.as_ref(),
+                }
+            })?;
+        }
         let pre = WorkloadIdentityPre::new(linker.instantiate_pre(&component)?)?;
         Ok(CredentialComponent {
             engine,
@@ -173,7 +216,11 @@ impl CredentialComponent {
         }
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         wasi.stdout(output.clone()).stderr(output.clone());
-        let state = HostState::new(wasi.build(), TransportHooks(config.transport));
+        let hooks = TransportHooks {
+            transport: config.transport,
+            keyvalue: config.keyvalue,
+        };
+        let state = HostState::new(wasi.build(), hooks);
         let started = Instant::now();
         let mut store = Store::new(&self.engine, state);
         HostState::watch_memory(&mut store);

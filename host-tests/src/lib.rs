@@ -12,6 +12,7 @@ mod embedding;
 mod fake_server;
 mod fake_service;
 mod local_server;
+mod shared_keyvalue;
 mod silent_listener;
 mod test_clock;
 mod tls_proxy;
@@ -26,11 +27,13 @@ pub use credential_host::{
     handle_request, token_file_grant,
 };
 pub use embedding::{
-    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, Transport,
+    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, KEYVALUE_DRAFT_PATH,
+    KEYVALUE_DRAFT2_PATH, Transport,
 };
 pub use fake_server::FakeServer;
 pub use fake_service::{FakeService, UPSTREAM_BODY};
 pub use local_server::{LocalServer, ServerAnswer};
+pub use shared_keyvalue::{KeyValueDraft, STORE_IDENTIFIER, SharedKeyValue};
 pub use silent_listener::SilentListener;
 pub use test_clock::{TEST_CLOCK_START, TestClock};
 pub use test_tools::{micros, npm_ci_unless_installed, percentile, python_venv, run_to_success};

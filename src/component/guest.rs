@@ -12,6 +12,8 @@ use super::exports::azure::identity::types::{
 use super::runtime::InstanceState;
 use super::wasi::cli::environment;
 use super::wasi_platform::WasiPlatform;
+#[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
+use super::wasi_store::{AZURE_TOKEN_CACHE_STORE, WasiStore};
 use crate::credential::{self, WorkloadIdentityCredential};
 use crate::error;
 use crate::settings::{self, Settings};
@@ -86,13 +88,8 @@ fn create(
     options: &settings::WorkloadIdentityOptions,
 ) -> Result<WorkloadIdentityCredential, CredentialError> {
     let environment = environment::get_environment();
-    let lookup = |name: &str| {
-        environment
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    let settings = Settings::resolve(options, lookup).map_err(to_wit_error)?;
+    let settings =
+        Settings::resolve(options, |name| variable(&environment, name)).map_err(to_wit_error)?;
     Ok(WorkloadIdentityCredential::new(settings))
 }
 
@@ -106,15 +103,54 @@ fn get_token(
         tenant_id: options.tenant_id,
         enable_cae: options.enable_cae,
     };
-    let token = credential
-        .get_token(&scopes, &options, &mut WasiPlatform)
-        .map_err(to_wit_error)?;
+    let token = fetch(credential, &scopes, &options)?;
     Ok(AccessToken {
         token: token.token,
         expires_on: token.expires_on,
         refresh_on: token.refresh_on,
         token_type: token.token_type,
     })
+}
+
+fn variable(environment: &[(String, String)], name: &str) -> Option<String> {
+    environment
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+}
+
+/// The base component: the instance's cache only.
+#[cfg(not(any(feature = "keyvalue-draft2", feature = "keyvalue-draft")))]
+fn fetch(
+    credential: &mut WorkloadIdentityCredential,
+    scopes: &[String],
+    options: &credential::TokenRequestOptions,
+) -> Result<error::AccessToken, CredentialError> {
+    credential
+        .get_token(scopes, options, &mut WasiPlatform)
+        .map_err(to_wit_error)
+}
+
+/// The instance's wasi:keyvalue store, opened on the first token request; `Some(None)` when the
+/// host has none to give (then the credential works as the base component does).
+#[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
+static SHARED_STORE: InstanceState<Option<Option<WasiStore>>> = InstanceState::new(None);
+
+/// A wasi:keyvalue variant: the instance's cache, then the store every instance shares.
+#[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
+fn fetch(
+    credential: &mut WorkloadIdentityCredential,
+    scopes: &[String],
+    options: &credential::TokenRequestOptions,
+) -> Result<error::AccessToken, CredentialError> {
+    let mut slot = SHARED_STORE.try_borrow_mut().ok_or_else(in_use)?;
+    let store = slot.get_or_insert_with(|| {
+        let identifier = variable(&environment::get_environment(), AZURE_TOKEN_CACHE_STORE);
+        WasiStore::open(identifier.as_deref())
+    });
+    credential
+        .get_token_shared(scopes, options, &mut WasiPlatform, store.as_mut())
+        .map_err(to_wit_error)
 }
 
 fn to_wit_error(error: error::CredentialError) -> CredentialError {

@@ -7,6 +7,11 @@ mod guest;
 #[allow(unsafe_code)]
 mod runtime;
 mod wasi_platform;
+#[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
+mod wasi_store;
+
+#[cfg(all(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
+compile_error!("build one variant at a time: keyvalue-draft2 (Spin) or keyvalue-draft (wasmCloud)");
 
 use bindings::{exports, wasi};
 
@@ -18,8 +23,21 @@ use bindings::{exports, wasi};
 mod bindings {
     use super::guest::Component;
 
+    #[cfg(not(any(feature = "keyvalue-draft2", feature = "keyvalue-draft")))]
     wit_bindgen::generate!({
         world: "workload-identity",
+        path: "wit",
+        generate_all,
+    });
+    #[cfg(feature = "keyvalue-draft2")]
+    wit_bindgen::generate!({
+        world: "workload-identity-keyvalue-draft2",
+        path: "wit",
+        generate_all,
+    });
+    #[cfg(feature = "keyvalue-draft")]
+    wit_bindgen::generate!({
+        world: "workload-identity-keyvalue-draft",
         path: "wit",
         generate_all,
     });

@@ -35,6 +35,10 @@ pub trait SharedStore {
 
 /// The base component's store: there is none. It has no values, so code given one is never
 /// called with it, and the compiler leaves the shared cache out.
+#[cfg_attr(
+    any(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
+    allow(dead_code)
+)]
 pub enum NoStore {}
 
 impl SharedStore for NoStore {

@@ -27,6 +27,12 @@ impl<H> WasiHost<H> {
         }
     }
 
+    /// The resource table and the hooks together, for hosts of further interfaces whose state
+    /// lives in the hooks (the tests' shared wasi:keyvalue store).
+    pub fn table_and_hooks(&mut self) -> (&mut ResourceTable, &mut H) {
+        (&mut self.table, &mut self.hooks)
+    }
+
     /// Makes `store` record how large its linear memories grow.
     pub fn watch_memory(store: &mut Store<WasiHost<H>>) {
         store.limiter(|state| &mut state.memory);

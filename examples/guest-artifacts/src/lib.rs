@@ -8,6 +8,25 @@
 /// The credential component, `azure_workload_identity.wasm`.
 pub const CREDENTIAL: &str = env!("GUEST_CREDENTIAL");
 
+/// The credential sharing its tokens through wasi:keyvalue 0.2.0-draft2 (Spin's stores):
+/// `cargo build --features keyvalue-draft2`.
+#[cfg(feature = "shared-cache")]
+pub const CREDENTIAL_KEYVALUE_DRAFT2: &str = env!("GUEST_CREDENTIAL_KEYVALUE_DRAFT2");
+
+/// The same through wasi:keyvalue 0.2.0-draft (wasmCloud's): `--features keyvalue-draft`.
+#[cfg(feature = "shared-cache")]
+pub const CREDENTIAL_KEYVALUE_DRAFT: &str = env!("GUEST_CREDENTIAL_KEYVALUE_DRAFT");
+
+/// `wac plug spin_key_vault.wasm --plug azure_workload_identity_keyvalue_draft2.wasm`: the Spin
+/// app with the credential whose cache Spin's key-value store shares.
+#[cfg(all(feature = "shared-cache", feature = "compositions"))]
+pub const SPIN_APP_KEYVALUE_DRAFT2: &str = env!("GUEST_SPIN_APP_KEYVALUE_DRAFT2");
+
+/// `wac plug spin_key_vault.wasm --plug azure_workload_identity_keyvalue_draft.wasm`: the same
+/// app for wasmCloud's key-value store.
+#[cfg(all(feature = "shared-cache", feature = "compositions"))]
+pub const SPIN_APP_KEYVALUE_DRAFT: &str = env!("GUEST_SPIN_APP_KEYVALUE_DRAFT");
+
 /// The benchmark's floor: the credential's WIT with the work removed.
 #[cfg(feature = "floor")]
 pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");

@@ -12,6 +12,7 @@ mod proxy;
 mod refresh;
 mod retries;
 mod secrets;
+mod shared_cache;
 mod soak;
 mod stalls;
 mod token_file;
