@@ -199,4 +199,53 @@ impl Fakes<'_> {
         }
         self.entra.token_calls() - before
     }
+
+    /// `total` listings through the host at `address`, `at_once` at a time, each answered with
+    /// the vault's listing and sent to the vault with a token the fake Entra issued; returns the
+    /// Entra calls they cost.
+    pub fn entra_calls_for(
+        &self,
+        address: SocketAddr,
+        total: usize,
+        at_once: usize,
+        host_log: &dyn Fn() -> String,
+    ) -> usize {
+        let before = self.entra.token_calls();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let failures = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..at_once {
+                scope.spawn(|| {
+                    while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < total {
+                        let (status, body) = get_secrets(address);
+                        if status != 200 || body != UPSTREAM_BODY {
+                            failures.lock().unwrap().push(format!("{status}: {body}"));
+                        }
+                    }
+                });
+            }
+        });
+        let failures = failures.into_inner().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} of {total} listings failed, the first: {}\nhost log:\n{}",
+            failures.len(),
+            self.clean(&failures[0]),
+            self.clean(&host_log())
+        );
+        let issued = self.entra.fake().issued_tokens();
+        let requests = self.vault.take_requests();
+        assert_eq!(requests.len(), total);
+        // Compared, never printed.
+        assert!(
+            requests.iter().all(|request| {
+                let authorization = request.header_values("authorization");
+                issued
+                    .iter()
+                    .any(|token| authorization == [format!("Bearer {token}")])
+            }),
+            "a vault request did not carry exactly one token the fake Entra issued"
+        );
+        self.entra.token_calls() - before
+    }
 }
