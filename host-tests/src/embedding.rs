@@ -54,6 +54,9 @@ pub struct HostConfig {
     /// The wasi:keyvalue store a variant opens, shared with other instances; none: `open` fails
     /// with `no-such-store`.
     pub keyvalue: Option<SharedKeyValue>,
+    /// WASI's blocking calls (the file reads) run on the calling thread rather than a pool's, as
+    /// the wasmtime CLI (`run`, `serve`) configures them.
+    pub block_on_thread: bool,
 }
 
 impl HostConfig {
@@ -64,7 +67,14 @@ impl HostConfig {
             transport,
             clock: None,
             keyvalue: None,
+            block_on_thread: false,
         }
+    }
+
+    /// Runs WASI's blocking calls on the calling thread, as the wasmtime CLI does.
+    pub fn block_on_thread(mut self) -> HostConfig {
+        self.block_on_thread = true;
+        self
     }
 
     /// Grants a variant the shared store `keyvalue` (as "default").
@@ -143,8 +153,12 @@ impl CredentialComponent {
 
     /// A wasi:keyvalue variant of the credential at `path`, linked with `draft`'s store, which
     /// each instance finds in its [`HostConfig::shared_store`].
-    pub fn load_variant(path: &str, draft: KeyValueDraft) -> Result<CredentialComponent> {
-        CredentialComponent::load_linked(path, &Config::default(), Some(draft))
+    pub fn load_variant(
+        path: &str,
+        draft: KeyValueDraft,
+        config: &Config,
+    ) -> Result<CredentialComponent> {
+        CredentialComponent::load_linked(path, config, Some(draft))
     }
 
     fn load_linked(
@@ -209,6 +223,7 @@ impl CredentialComponent {
     pub fn instantiate_timed(&self, config: HostConfig) -> Result<(CredentialInstance, Duration)> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&config.env);
+        wasi.allow_blocking_current_thread(config.block_on_thread);
         grant_read_only(&mut wasi, &config.preopens)?;
         if let Some(clock) = &config.clock {
             wasi.wall_clock(clock.wall())

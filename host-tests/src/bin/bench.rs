@@ -8,8 +8,8 @@
 
 use host_tests::{
     AKS_TOKEN_DIR, AKS_TOKEN_FILE, AccessToken, CannedEndpoint, CredentialComponent,
-    CredentialError, CredentialInstance, HostConfig, TokenDirectory, TokenRequestOptions,
-    Transport, WorkloadIdentityOptions,
+    CredentialError, CredentialInstance, HostConfig, KEYVALUE_DRAFT2_PATH, KeyValueDraft,
+    SharedKeyValue, TokenDirectory, TokenRequestOptions, Transport, WorkloadIdentityOptions,
 };
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceAny;
@@ -60,6 +60,11 @@ fn main() -> wasmtime::Result<()> {
         tokens,
         credential: load(host_tests::COMPONENT_PATH)?,
         floor: load(guest_artifacts::BENCH_FLOOR)?,
+        shared: CredentialComponent::load_variant(
+            KEYVALUE_DRAFT2_PATH,
+            KeyValueDraft::Draft2,
+            &config(),
+        )?,
     };
 
     // `--hits <credential|floor> <n>`: n cache hits on one component and nothing else, for
@@ -78,6 +83,17 @@ fn main() -> wasmtime::Result<()> {
         bench.hits(component, calls)?;
         return Ok(());
     }
+    // `--store-hits <n>`: the shared-store row alone, over n fresh instances, for profiling it
+    // (`BENCH_PERF_MAP=1 perf record`).
+    if let Some(at) = args.iter().position(|arg| arg == "--store-hits") {
+        let samples = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+        let plan = Plan {
+            instantiate_samples: samples,
+            ..QUICK
+        };
+        print_table(&[bench.shared_store_hit(&plan)?], false);
+        return Ok(());
+    }
     // `--hit-only`: just the cache-hit loops, for profiling them.
     if std::env::args().any(|arg| arg == "--hit-only") {
         print_table(&[bench.cache_hit(plan)?], quick);
@@ -88,6 +104,7 @@ fn main() -> wasmtime::Result<()> {
         bench.cache_miss(plan)?,
         bench.size()?,
         bench.instantiation(plan)?,
+        bench.shared_store_hit(plan)?,
         bench.memory()?,
         bench.slow_endpoint(plan)?,
         bench.compile_time(),
@@ -102,6 +119,10 @@ fn main() -> wasmtime::Result<()> {
 
 /// Compiled with a pooling allocator, as edge hosts that instantiate per request do.
 fn load(path: &str) -> wasmtime::Result<CredentialComponent> {
+    CredentialComponent::load_with(path, &config())
+}
+
+fn config() -> Config {
     let mut config = Config::new();
     // `BENCH_PERF_MAP=1` names the compiled wasm functions for `perf record` (/tmp/perf-<pid>.map).
     if std::env::var_os("BENCH_PERF_MAP").is_some() {
@@ -113,7 +134,7 @@ fn load(path: &str) -> wasmtime::Result<CredentialComponent> {
             PoolingAllocationConfig::default(),
         ));
     }
-    CredentialComponent::load_with(path, &config)
+    config
 }
 
 struct Bench {
@@ -121,6 +142,8 @@ struct Bench {
     tokens: TokenDirectory,
     credential: CredentialComponent,
     floor: CredentialComponent,
+    /// The wasi:keyvalue 0.2.0-draft2 variant (Spin's).
+    shared: CredentialComponent,
 }
 
 fn options() -> TokenRequestOptions {
@@ -277,6 +300,81 @@ impl Bench {
             ours,
             floor,
         ))
+    }
+
+    /// What a host that instantiates per request pays for a token with the shared store: a fresh
+    /// instance of the draft2 variant, whose free get-token finds the token another instance
+    /// stored (the token file read, the key derived, the entry opened). Its floor, in the same
+    /// run: a fresh instance, plus a hit in an instance that already holds the token (what one
+    /// instance kept for every request would pay).
+    fn shared_store_hit(&self, plan: &Plan) -> wasmtime::Result<Row> {
+        let endpoint = self.endpoint();
+        let store = SharedKeyValue::new();
+        let host = || {
+            self.host(&endpoint)
+                .shared_store(&store)
+                // As the per-request host `wasmtime serve` does: the token file is read on the
+                // request's thread.
+                .block_on_thread()
+                .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+                .env("AZURE_CLIENT_ID", "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b")
+                .env("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE)
+        };
+        let scopes = [SCOPE];
+        let mut warm = self.shared.instantiate(host())?;
+        check_token(
+            &warm.get_token_from_environment(&scopes, &options())?,
+            &self.token,
+        )?;
+        // Both time the instantiation as the instantiate row does (the store and
+        // `InstancePre::instantiate`, not the host's WASI context built before) and the call.
+        let from_store = || -> wasmtime::Result<Duration> {
+            let (mut fresh, instantiation) = self.shared.instantiate_timed(host())?;
+            let started = Instant::now();
+            let token = fresh.get_token_from_environment(&scopes, &options())?;
+            let call = started.elapsed();
+            check_token(&token, &self.token)?;
+            Ok(instantiation + call)
+        };
+        let mut instantiate_and_hit = || -> wasmtime::Result<Duration> {
+            let (fresh, instantiation) = self.shared.instantiate_timed(host())?;
+            drop(fresh);
+            let started = Instant::now();
+            let token = warm.get_token_from_environment(&scopes, &options())?;
+            let hit = started.elapsed();
+            check_token(&token, &self.token)?;
+            Ok(instantiation + hit)
+        };
+        // Warm-up, then alternating, so that both see the machine in the same state.
+        for _ in 0..10 {
+            from_store()?;
+            instantiate_and_hit()?;
+        }
+        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        for _ in 0..plan.instantiate_samples {
+            ours.push(from_store()?);
+            floor.push(instantiate_and_hit()?);
+        }
+        if endpoint.requests() != 1 {
+            return Err(wasmtime::format_err!(
+                "{} fresh instances made {} token requests, not 1",
+                plan.instantiate_samples + 10,
+                endpoint.requests()
+            ));
+        }
+        let (ours, floor) = (Stats::from_times(ours, 1), Stats::from_times(floor, 1));
+        let ratio = ours.median.as_secs_f64() / floor.median.as_secs_f64();
+        Ok(Row {
+            goal: "≤ 2× floor".into(),
+            met: Some(ratio <= 2.0),
+            ..Row::timed(
+                "fresh instance: token from the shared store (keyvalue draft2, median); floor: \
+                 instantiate + in-instance hit",
+                Duration::ZERO,
+                ours,
+                floor,
+            )
+        })
     }
 
     fn memory(&self) -> wasmtime::Result<Row> {

@@ -17,7 +17,7 @@ fn variant(draft: KeyValueDraft) -> &'static CredentialComponent {
         KeyValueDraft::Draft => (&DRAFT, KEYVALUE_DRAFT_PATH),
     };
     cell.get_or_init(|| {
-        CredentialComponent::load_variant(path, draft)
+        CredentialComponent::load_variant(path, draft, &wasmtime::Config::default())
             .unwrap_or_else(|error| panic!("loading {path}: {error:?}"))
     })
 }
