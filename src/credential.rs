@@ -1,17 +1,16 @@
 //! The workload identity credential: settings, token file, cache and refresh, over a
-//! [`Platform`].
+//! [`FilePlatform`].
 
 use crate::prelude::*;
 
-use crate::cache::{CacheKey, FAILURE_REMEMBERED_NANOS, Lookup, TokenCache, refresh_at};
+use crate::cache::TokenCache;
+use crate::cached;
 use crate::claims::claims_to_send;
-use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
+use crate::error::{AccessToken, CredentialError};
 use crate::exchange::{TokenQuery, exchange};
-use crate::platform::Platform;
-use crate::retry::{NANOS_PER_SECOND, is_retryable_status};
+use crate::platform::FilePlatform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
-use crate::text::Seconds;
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -60,12 +59,10 @@ impl WorkloadIdentityCredential {
         &mut self,
         scopes: &[String],
         options: &TokenRequestOptions,
-        platform: &mut impl Platform,
+        platform: &mut impl FilePlatform,
     ) -> Result<AccessToken, CredentialError> {
         if self.closed {
-            return Err(CredentialError::Unavailable(
-                "the credential was closed; create a new one".into(),
-            ));
+            return Err(cached::closed());
         }
         let other_tenant = self
             .settings
@@ -77,89 +74,35 @@ impl WorkloadIdentityCredential {
             .claims
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
-        let cae = options.enable_cae;
-        let cached = if challenged {
-            None
-        } else {
-            let now = platform.now();
-            match self.cache.lookup(other_tenant, scopes, cae, now, || {
-                platform.monotonic_nanos()
-            }) {
-                Lookup::Serve(token) => return Ok(token),
-                Lookup::Refresh(token) => Some(token),
-                Lookup::Request => None,
-                Lookup::Failed { error, ago_nanos } => {
-                    return Err(answered_again(error, ago_nanos));
-                }
-            }
-        };
-        // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
-        validate_scopes(scopes)?;
-        // Built only when a request is due: with CAE it is JSON work a cache hit does not need.
-        // A malformed challenge bypasses the cache, so it is still refused before any request.
-        let claims = claims_to_send(options.claims.as_deref(), cae)?;
-        let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
-        let query = TokenQuery {
-            tenant_id: other_tenant.unwrap_or(&self.settings.tenant_id),
+        let request = cached::Request {
+            other_tenant,
             scopes,
-            claims: claims.as_deref(),
-            known_tokens: &known_tokens,
-            valid_token_in_hand: cached.is_some(),
+            cae: options.enable_cae,
+            challenged,
         };
-        let result = exchange(&self.settings, &mut self.token_file, &query, platform);
-        let key = || CacheKey::new(other_tenant, scopes, cae);
-        match result {
-            Ok(mut token) => {
-                // The caller gets the time this credential will refresh it, so that a host that
-                // keeps the token follows the same rule instead of one of its own.
-                token.refresh_on = Some(refresh_at(&token));
-                self.cache.insert(key(), token.clone());
-                Ok(token)
-            }
-            Err(error) => {
-                let now = platform.now();
-                // With no valid token, only an authority that is unwell (no answer, a stall,
-                // throttling, a server fault: what costs callers waits and retries) is
-                // remembered. A refusal is a quick, final answer that a fix (a federated
-                // credential added) changes at once, as is a missing token file.
-                let unwell = |failure: &AuthenticationFailure| {
-                    failure.status.is_none_or(is_retryable_status)
-                };
-                let remembered = cached.is_some()
-                    || matches!(&error, CredentialError::AuthenticationFailed(failure) if unwell(failure));
-                if !challenged && remembered {
-                    let ended_at = platform.monotonic_nanos();
-                    self.cache.attempt_failed(key(), now, ended_at, &error);
-                }
-                match cached {
-                    Some(token) if now < token.expires_on => Ok(token),
-                    _ => Err(error),
-                }
-            }
-        }
+        let (settings, token_file) = (&self.settings, &mut self.token_file);
+        cached::get_token(&mut self.cache, &request, platform, |platform, ask| {
+            // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
+            validate_scopes(scopes)?;
+            // Built only when a request is due: with CAE it is JSON work a cache hit does not
+            // need. A malformed challenge bypasses the cache, so it is still refused before any
+            // request.
+            let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
+            let query = TokenQuery {
+                tenant_id: other_tenant.unwrap_or(&settings.tenant_id),
+                scopes,
+                claims: claims.as_deref(),
+                known_tokens: ask.known_tokens,
+                valid_token_in_hand: ask.valid_token_in_hand,
+            };
+            exchange(settings, token_file, &query, platform)
+        })
     }
 
     /// Forgets every cached token; later calls fail with `unavailable`.
     pub fn close(&mut self) {
         self.cache.clear();
         self.closed = true;
-    }
-}
-
-/// A remembered failure, returned again with a note that says so.
-fn answered_again(error: CredentialError, ago_nanos: u64) -> CredentialError {
-    match error {
-        CredentialError::AuthenticationFailed(mut failure) => {
-            failure.message = format!(
-                "{} (not asked again: this same request failed {} s ago, and is asked again {} s \
-                 after a failure)",
-                failure.message,
-                Seconds(ago_nanos),
-                FAILURE_REMEMBERED_NANOS / NANOS_PER_SECOND
-            );
-            CredentialError::AuthenticationFailed(failure)
-        }
-        other => other,
     }
 }
 

@@ -37,8 +37,10 @@ mod prelude {
     pub use alloc::{format, vec};
 }
 
+mod attempts;
 mod authority;
 mod cache;
+mod cached;
 mod claims;
 mod credential;
 mod error;

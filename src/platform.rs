@@ -4,7 +4,7 @@
 
 use crate::prelude::*;
 
-use crate::authority::TokenEndpoint;
+use crate::authority::{Scheme, TokenEndpoint};
 use core::fmt;
 use redacted::Redacted;
 
@@ -26,14 +26,25 @@ pub struct Timeouts {
     pub between_bytes: u64,
 }
 
-/// An https POST to the token endpoint.
+/// The methods the credential sends: POST to Microsoft Entra ID, GET to the token bridge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A token request of the OAuth client-credentials flow (a form body).
+    Post,
+    /// A token request of the App Service protocol (no body).
+    Get,
+}
+
+/// A token request to its endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// Where the request goes: the host (with optional port) and the path.
+    /// POST, or GET with an empty body.
+    pub method: Method,
+    /// Where the request goes: the scheme, the host (with optional port) and the path.
     pub endpoint: TokenEndpoint,
     /// Names (lowercase) and values, in the order sent.
     pub headers: Vec<(String, String)>,
-    /// The url-encoded form; it holds the client assertion.
+    /// The url-encoded form, which holds the client assertion; empty for a GET.
     pub body: Vec<u8>,
     /// The bounds the host's HTTP client applies to this exchange.
     pub timeouts: Timeouts,
@@ -48,6 +59,7 @@ pub struct HttpRequest {
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
+            .field("method", &self.method)
             .field("url", &self.endpoint.url())
             .field("headers", &self.headers)
             .field("body", &Redacted::new(&self.body))
@@ -82,7 +94,7 @@ pub enum FileReadError {
     Other(String),
 }
 
-/// The host services the credential uses. Every call is bounded by the implementation.
+/// The host services every credential uses. Every call is bounded by the implementation.
 pub trait Platform {
     /// Wall-clock time, in seconds since the Unix epoch: token expiry is stated in it.
     fn now(&mut self) -> u64;
@@ -92,12 +104,18 @@ pub trait Platform {
     fn sleep(&mut self, nanos: u64);
     /// 16 random bytes, for request ids.
     fn random_bytes(&mut self) -> [u8; 16];
-    /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
-    /// bytes plus one, so the caller can tell the file is too big).
-    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
     /// Sends the request and reads the response by its deadline; `Err` describes a transport
     /// failure or the stall.
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+/// What the workload identity credential needs besides: the token file. Apart from
+/// [`Platform`] so that a variant without wasi:filesystem (the token bridge's) implements
+/// neither it nor any file code.
+pub trait FilePlatform: Platform {
+    /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
+    /// bytes plus one, so the caller can tell the file is too big).
+    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
 }
 
 #[cfg(test)]
@@ -107,7 +125,9 @@ mod tests {
     #[test]
     fn request_debug_hides_the_body() {
         let request = HttpRequest {
+            method: Method::Post,
             endpoint: TokenEndpoint {
+                scheme: Scheme::Https,
                 host: "login.example".into(),
                 path: "/t/oauth2/v2.0/token".into(),
             },
