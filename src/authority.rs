@@ -73,6 +73,11 @@ pub enum Scheme {
     /// TLS, made by the host's HTTP client.
     Https,
     /// No TLS: loopback only.
+    // Only the token bridge's variant sends it; the base component compiles it in no request.
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "via-bridge")),
+        allow(dead_code)
+    )]
     Http,
 }
 

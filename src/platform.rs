@@ -4,7 +4,7 @@
 
 use crate::prelude::*;
 
-use crate::authority::{Scheme, TokenEndpoint};
+use crate::authority::TokenEndpoint;
 use core::fmt;
 use redacted::Redacted;
 
@@ -32,6 +32,11 @@ pub enum Method {
     /// A token request of the OAuth client-credentials flow (a form body).
     Post,
     /// A token request of the App Service protocol (no body).
+    // Only the token bridge's variant sends it; the base component compiles it in no request.
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "via-bridge")),
+        allow(dead_code)
+    )]
     Get,
 }
 
@@ -61,11 +66,31 @@ impl fmt::Debug for HttpRequest {
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
             .field("url", &self.endpoint.url())
-            .field("headers", &self.headers)
+            .field("headers", &Headers(&self.headers))
             .field("body", &Redacted::new(&self.body))
             .field("timeouts", &self.timeouts)
             .field("deadline", &self.deadline)
             .finish()
+    }
+}
+
+/// Names of headers whose values are secrets: the token bridge's.
+const SECRET_HEADERS: [&str; 1] = ["x-identity-header"];
+
+/// Headers for `Debug`, secret values as `Redacted`.
+struct Headers<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        for (name, value) in self.0 {
+            if SECRET_HEADERS.contains(&name.as_str()) {
+                list.entry(&(name, Redacted::new(value)));
+            } else {
+                list.entry(&(name, value));
+            }
+        }
+        list.finish()
     }
 }
 
@@ -121,6 +146,7 @@ pub trait FilePlatform: Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::Scheme;
 
     #[test]
     fn request_debug_hides_the_body() {
@@ -143,7 +169,38 @@ mod tests {
         let debug = format!("{request:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
         assert!(
+            debug.contains(r#"("accept", "application/json")"#),
+            "{debug}"
+        );
+        assert!(
             debug.contains("https://login.example/t/oauth2/v2.0/token"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn request_debug_hides_the_bridge_secret_header() {
+        let request = HttpRequest {
+            method: Method::Get,
+            endpoint: TokenEndpoint {
+                scheme: Scheme::Http,
+                host: "127.0.0.1:8080".into(),
+                path: "/msi/token?api-version=2019-08-01".into(),
+            },
+            headers: vec![("x-identity-header".into(), "bridge-secret".into())],
+            body: Vec::new(),
+            timeouts: Timeouts {
+                connect: 1,
+                first_byte: 2,
+                between_bytes: 3,
+            },
+            deadline: 4,
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("bridge-secret"), "{debug}");
+        assert!(debug.contains("x-identity-header"), "{debug}");
+        assert!(
+            debug.contains("http://127.0.0.1:8080/msi/token?"),
             "{debug}"
         );
     }
