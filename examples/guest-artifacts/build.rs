@@ -5,6 +5,7 @@
 //! wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm -o bearer.wasm
 //! wac plug sample_app.wasm --plug bearer.wasm -o sample_app_with_bearer.wasm
 //! wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm -o spin_key_vault_with_credential.wasm
+//! wac plug spin_key_vault.wasm --plug azure_workload_identity_via_bridge.wasm -o spin_key_vault_via_bridge.wasm
 //! wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o token_bridge_with_credential.wasm
 //! ```
 //!
@@ -13,6 +14,7 @@
 //!
 //! ```sh
 //! wac plug spin_key_vault_with_credential.wasm --plug reroute_for_tests.wasm -o spin_key_vault_rerouted_for_tests.wasm
+//! wac plug spin_key_vault_via_bridge.wasm --plug reroute_for_tests.wasm -o spin_key_vault_via_bridge_rerouted_for_tests.wasm
 //! ```
 //!
 //! This is the one place guests are built; hosts and tests name the constants of `src/lib.rs`.
@@ -20,7 +22,7 @@
 mod guests;
 mod wac;
 
-use guests::{COMPONENT_TARGET, FILTER_TARGET, Workspace};
+use guests::{COMPONENT_TARGET, CREDENTIAL_FILE, CREDENTIAL_PACKAGE, FILTER_TARGET, Workspace};
 
 fn main() {
     let floor = feature("FLOOR");
@@ -43,7 +45,7 @@ fn main() {
         "examples/guest-artifacts/guests.rs",
         "examples/guest-artifacts/wac.rs",
     ];
-    let mut components = vec!["azure-workload-identity"];
+    let mut components = vec![CREDENTIAL_PACKAGE];
     if floor {
         inputs.push("host-tests/floor");
         components.push("bench-floor");
@@ -75,10 +77,12 @@ fn main() {
 
     // One cargo run for every component: the shared dependencies are built once.
     workspace.build(COMPONENT_TARGET, &components);
-    let credential = workspace.publish(
-        COMPONENT_TARGET,
-        "azure_workload_identity.wasm",
-        "GUEST_CREDENTIAL",
+    let credential = workspace.publish(COMPONENT_TARGET, CREDENTIAL_FILE, "GUEST_CREDENTIAL");
+    // The variant that takes tokens from the token bridge: a second cargo run of the credential.
+    let via_bridge = workspace.build_variant(
+        "via-bridge",
+        "azure_workload_identity_via_bridge.wasm",
+        "GUEST_CREDENTIAL_VIA_BRIDGE",
     );
     if floor {
         workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");
@@ -108,6 +112,9 @@ fn main() {
             name("GUEST_BEARER_COMPOSITION", &bearer);
             name("GUEST_SAMPLE_APP_COMPOSITION", &app_with_bearer);
             name("GUEST_SPIN_APP_COMPOSITION", &spin_composed);
+            let spin_via_bridge = composed("spin_key_vault_via_bridge.wasm");
+            wac::plug(&wac, &spin_app, &via_bridge, &spin_via_bridge);
+            name("GUEST_SPIN_APP_VIA_BRIDGE", &spin_via_bridge);
             if test_reroute {
                 let reroute = workspace.publish(
                     COMPONENT_TARGET,
@@ -117,6 +124,13 @@ fn main() {
                 let rerouted = composed("spin_key_vault_rerouted_for_tests.wasm");
                 wac::plug(&wac, &spin_composed, &reroute, &rerouted);
                 name("GUEST_SPIN_APP_REROUTED_FOR_TESTS", &rerouted);
+                let rerouted_via_bridge =
+                    composed("spin_key_vault_via_bridge_rerouted_for_tests.wasm");
+                wac::plug(&wac, &spin_via_bridge, &reroute, &rerouted_via_bridge);
+                name(
+                    "GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS",
+                    &rerouted_via_bridge,
+                );
             }
         }
         if token_bridge {

@@ -9,6 +9,9 @@ use std::process::Command;
 pub const COMPONENT_TARGET: &str = "wasm32-wasip2";
 /// Envoy loads proxy-wasm filters as core modules for WASI preview 1.
 pub const FILTER_TARGET: &str = "wasm32-wasip1";
+/// The credential: the workspace's root crate, and the component cargo makes of it.
+pub const CREDENTIAL_PACKAGE: &str = "azure-workload-identity";
+pub const CREDENTIAL_FILE: &str = "azure_workload_identity.wasm";
 
 /// The workspace this crate sits in, and the target directory its cargo uses.
 pub struct Workspace {
@@ -59,6 +62,24 @@ impl Workspace {
 
     /// Builds `packages` in release for `target`, in one cargo run.
     pub fn build(&self, target: &str, packages: &[&str]) {
+        self.build_in(&self.build_dir(), target, packages, &[]);
+    }
+
+    /// Builds the credential with its feature `feature` (a variant: another world, the same
+    /// exports) and publishes it as `published_name`, handed to the crate as `variable`. In a
+    /// target dir of its own: the variant's file has the base's name, and a target dir holds one
+    /// file of that name (a shared one would leave cargo taking one build's file for the other's).
+    pub fn build_variant(&self, feature: &str, published_name: &str, variable: &str) -> PathBuf {
+        let dir = self.target_dir.join(format!("component-build-{feature}"));
+        self.build_in(&dir, COMPONENT_TARGET, &[CREDENTIAL_PACKAGE], &[feature]);
+        let built = dir
+            .join(COMPONENT_TARGET)
+            .join("release")
+            .join(CREDENTIAL_FILE);
+        self.publish_built(&built, COMPONENT_TARGET, published_name, variable)
+    }
+
+    fn build_in(&self, dir: &Path, target: &str, packages: &[&str], features: &[&str]) {
         ensure_target_installed(target);
         let mut command = cargo();
         command
@@ -67,25 +88,37 @@ impl Workspace {
         for package in packages {
             command.args(["-p", package]);
         }
+        for feature in features {
+            command.args(["--features", feature]);
+        }
         let status = command
             .arg("--target-dir")
-            .arg(self.build_dir())
+            .arg(dir)
             .status()
             .expect("running cargo to build the guests");
-        assert!(status.success(), "building {packages:?} failed: {status}");
+        assert!(
+            status.success(),
+            "building {packages:?} ({features:?}) failed: {status}"
+        );
     }
 
     /// The built `file`, copied to [`release_dir`](Self::release_dir) and handed to the crate as
     /// the environment variable `variable`.
     pub fn publish(&self, target: &str, file: &str, variable: &str) -> PathBuf {
         let built = self.build_dir().join(target).join("release").join(file);
+        self.publish_built(&built, target, file, variable)
+    }
+
+    /// `built`, copied to [`release_dir`](Self::release_dir) as `file` and handed to the crate as
+    /// the environment variable `variable`.
+    fn publish_built(&self, built: &Path, target: &str, file: &str, variable: &str) -> PathBuf {
         let release = self.release_dir(target);
         let copy = release.join(file);
         // Another process may be reading the previous copy (a test, `wac plug`): a copy beside
         // it, renamed over it, replaces it whole.
         let partial = release.join(format!("{file}.{}.partial", std::process::id()));
         std::fs::create_dir_all(&release)
-            .and_then(|()| std::fs::copy(&built, &partial))
+            .and_then(|()| std::fs::copy(built, &partial))
             .and_then(|_| std::fs::rename(&partial, &copy))
             .unwrap_or_else(|error| {
                 panic!("copying {} to {}: {error}", built.display(), copy.display())

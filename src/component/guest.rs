@@ -12,9 +12,15 @@ use super::exports::azure::identity::types::{
 use super::runtime::InstanceState;
 use super::wasi::cli::environment;
 use super::wasi_platform::WasiPlatform;
-use crate::credential::{self, WorkloadIdentityCredential};
+use crate::credential;
+#[cfg(not(feature = "via-bridge"))]
+use crate::credential::WorkloadIdentityCredential;
 use crate::error;
-use crate::settings::{self, Settings};
+use crate::settings;
+#[cfg(not(feature = "via-bridge"))]
+use crate::settings::Settings;
+#[cfg(feature = "via-bridge")]
+use crate::via_bridge::{BridgeCredential as WorkloadIdentityCredential, settings::BridgeSettings};
 use core::cell::RefCell;
 
 pub struct Component;
@@ -92,7 +98,10 @@ fn create(
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
     };
+    #[cfg(not(feature = "via-bridge"))]
     let settings = Settings::resolve(options, lookup).map_err(to_wit_error)?;
+    #[cfg(feature = "via-bridge")]
+    let settings = BridgeSettings::from_options(options, lookup).map_err(to_wit_error)?;
     Ok(WorkloadIdentityCredential::new(settings))
 }
 

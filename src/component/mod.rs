@@ -18,8 +18,17 @@ use bindings::{exports, wasi};
 mod bindings {
     use super::guest::Component;
 
+    // One world per variant: the token bridge's imports no filesystem, so none of its bindings
+    // (nor the code that reads the token file) exist in that component.
+    #[cfg(not(feature = "via-bridge"))]
     wit_bindgen::generate!({
         world: "workload-identity",
+        path: "wit",
+        generate_all,
+    });
+    #[cfg(feature = "via-bridge")]
+    wit_bindgen::generate!({
+        world: "workload-identity-via-bridge",
         path: "wit",
         generate_all,
     });

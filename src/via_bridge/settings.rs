@@ -6,7 +6,7 @@ use crate::text::escaped;
 
 use crate::authority::{Authority, Scheme, TokenEndpoint};
 use crate::error::CredentialError;
-use crate::settings::{AZURE_CLIENT_ID, AZURE_TENANT_ID};
+use crate::settings::{AZURE_CLIENT_ID, AZURE_TENANT_ID, WorkloadIdentityOptions};
 use redacted::Redacted;
 
 /// The token bridge's URL, e.g. `http://127.0.0.1:8080/msi/token`.
@@ -33,6 +33,31 @@ pub struct BridgeSettings {
 }
 
 impl BridgeSettings {
+    /// The settings `create` makes from its options: `client-id` and `tenant-id` win over the
+    /// variables; the options that name a token file, an authority or other tenants have no
+    /// meaning without Entra, and are refused rather than ignored.
+    pub fn from_options(
+        options: &WorkloadIdentityOptions,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<BridgeSettings, CredentialError> {
+        let given = [
+            ("token-file-path", options.token_file_path.is_some()),
+            ("authority-host", options.authority_host.is_some()),
+            (
+                "additionally-allowed-tenants",
+                !options.additionally_allowed_tenants.is_empty(),
+            ),
+        ];
+        if let Some((option, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(CredentialError::InvalidArgument(format!(
+                "the option {option} does not apply to the token bridge's variant, which asks \
+                 the bridge, not Microsoft Entra ID; leave it unset, or use the base component \
+                 (azure_workload_identity.wasm)"
+            )));
+        }
+        BridgeSettings::resolve(options.client_id.clone(), options.tenant_id.clone(), env)
+    }
+
     /// Reads the settings from `env`; `client_id` and `tenant_id` (from `create`'s options) win
     /// over the variables. Every problem is named in one `unavailable` error.
     pub fn resolve(
@@ -259,5 +284,33 @@ mod tests {
         let settings = BridgeSettings::resolve(Some("from-option".into()), None, env).unwrap();
         assert_eq!(settings.client_id.as_deref(), Some("from-option"));
         assert_eq!(settings.tenant_id.as_deref(), Some("tenant-env"));
+    }
+
+    #[test]
+    fn create_options_without_meaning_here_are_refused() {
+        let env = |name: &str| match name {
+            IDENTITY_ENDPOINT => Some("http://127.0.0.1:1/msi/token".to_owned()),
+            IDENTITY_HEADER => Some(SECRET.to_owned()),
+            _ => None,
+        };
+        let options = WorkloadIdentityOptions {
+            authority_host: Some("https://login.example".into()),
+            ..Default::default()
+        };
+        match BridgeSettings::from_options(&options, env) {
+            Err(CredentialError::InvalidArgument(message)) => {
+                assert!(
+                    message.contains("authority-host does not apply"),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let options = WorkloadIdentityOptions {
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
+        let settings = BridgeSettings::from_options(&options, env).unwrap();
+        assert_eq!(settings.client_id.as_deref(), Some("c"));
     }
 }
