@@ -35,8 +35,8 @@ fn component_exports_azure_identity_and_imports_exactly_what_it_uses() {
 #[test]
 fn the_token_bridge_variant_exports_the_same_and_imports_the_same_but_no_filesystem() {
     let path = guest_artifacts::CREDENTIAL_VIA_BRIDGE;
-    let variant = CredentialComponent::load(path)
-        .unwrap_or_else(|error| panic!("loading {path}: {error:?}"));
+    let variant =
+        CredentialComponent::load(path).unwrap_or_else(|error| panic!("loading {path}: {error:?}"));
     let (imports, exports) = variant.interface_names();
     let (base_imports, base_exports) = CredentialComponent::shared().interface_names();
     assert_eq!(exports, base_exports);
