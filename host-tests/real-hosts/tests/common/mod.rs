@@ -6,6 +6,8 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod via_bridge;
+
 use credential_host::{AKS_WEBHOOK_1_6_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_PATH};
 use host_tests::{FakeService, RecordedRequest, TokenDirectory, UPSTREAM_BODY};
 use real_hosts_tests::{EntraServer, redacted};
