@@ -162,13 +162,7 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
     outgoing
         .set_path_with_query(Some(&request.endpoint.path))
         .map_err(|()| refused("path"))?;
-    // A GET has no body: the body resource left untaken, the host sends none (a body finished
-    // empty would go out chunked).
-    let body = if request.body.is_empty() {
-        None
-    } else {
-        Some(outgoing.body().map_err(|()| refused("body"))?)
-    };
+    let body = outgoing.body().map_err(|()| refused("body"))?;
 
     let options = RequestOptions::new();
     // A host that does not support a timeout refuses it; the others still apply.
@@ -178,10 +172,8 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
-    let sent = match body {
-        Some(body) => write_body(body, &request.body, bound),
-        None => Ok(()),
-    };
+    // A GET's body is empty: written as nothing and finished, as the token bridge takes it.
+    let sent = write_body(body, &request.body, bound);
     // Dropping the future (on return) drops the request: a stalled one ends here.
     let arrived = bound.ready(&future_response.subscribe());
     // When sending failed (e.g. the connection was refused), the response says why; the body
