@@ -16,8 +16,11 @@ use crate::text::Seconds;
 pub struct Request<'a> {
     /// `None` for the credential's own tenant.
     pub other_tenant: Option<&'a str>,
+    /// As get-token received them.
     pub scopes: &'a [String],
+    /// Whether the token is one with continuous access evaluation.
     pub cae: bool,
+    /// Claims were passed: the cache is bypassed, the token obtained replaces the cached one.
     pub challenged: bool,
 }
 

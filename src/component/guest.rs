@@ -19,6 +19,8 @@ use crate::error;
 use crate::settings;
 #[cfg(not(feature = "via-bridge"))]
 use crate::settings::Settings;
+// The token bridge's credential takes the workload identity credential's place behind the same
+// exports.
 #[cfg(feature = "via-bridge")]
 use crate::via_bridge::{BridgeCredential as WorkloadIdentityCredential, settings::BridgeSettings};
 use core::cell::RefCell;

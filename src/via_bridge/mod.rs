@@ -50,6 +50,9 @@ impl BridgeCredential {
         if self.closed {
             return Err(cached::closed());
         }
+        // Before the cache, unlike the workload identity credential's (which validates on a miss
+        // only): the resource is needed either way, and a scope takes a glance to check.
+        validate_scopes(scopes)?;
         let resource = resource_for(scopes, options, &self.settings)?;
         let request = cached::Request {
             other_tenant: None,
@@ -60,7 +63,6 @@ impl BridgeCredential {
         };
         let settings = &self.settings;
         cached::get_token(&mut self.cache, &request, platform, |platform, ask| {
-            validate_scopes(scopes)?;
             let secrets: Vec<&str> = ask
                 .known_tokens
                 .iter()

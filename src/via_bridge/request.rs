@@ -10,6 +10,7 @@ use crate::credential::TokenRequestOptions;
 use crate::error::CredentialError;
 use crate::form;
 use crate::platform::{HttpRequest, Method, Timeouts};
+use crate::text::escaped;
 use crate::token_request::USER_AGENT;
 
 /// The protocol version every current SDK sends, and the only one the token bridge serves.
@@ -17,8 +18,9 @@ pub const API_VERSION: &str = "2019-08-01";
 /// What a scope adds to a resource (`https://vault.azure.net/.default`).
 const DEFAULT_SCOPE_SUFFIX: &str = "/.default";
 
-/// The resource to ask the bridge for: the one scope, without `/.default`. Everything the
-/// protocol cannot say is refused before any request, naming the base component, which can.
+/// The resource to ask the bridge for: the one scope (already validated), without `/.default`.
+/// Everything the protocol cannot say is refused before any request, naming the base component,
+/// which can.
 ///
 /// `enable-cae` is accepted and changes nothing: it declares that the caller can answer claims
 /// challenges (the bearer middleware always sets it), and the bridge asks Entra without it, so
@@ -36,12 +38,12 @@ pub fn resource_for<'a>(
              (azure_workload_identity.wasm) supports it"
         ))
     };
-    if scopes.len() > 1 {
+    let [scope] = scopes else {
         return Err(refused(format!(
             "{} scopes were asked for at once",
             scopes.len()
         )));
-    }
+    };
     if options
         .claims
         .as_deref()
@@ -61,19 +63,15 @@ pub fn resource_for<'a>(
         if !own {
             return Err(refused(format!(
                 "a token from the tenant '{}' was asked for",
-                crate::text::escaped(tenant)
+                escaped(tenant)
             )));
         }
     }
-    let Some(scope) = scopes.first() else {
-        // validate_scopes words it as for every credential.
-        return Ok("");
-    };
     scope.strip_suffix(DEFAULT_SCOPE_SUFFIX).ok_or_else(|| {
         CredentialError::InvalidArgument(format!(
             "the scope '{}' does not end in {DEFAULT_SCOPE_SUFFIX}: the token bridge issues \
              tokens for a resource (e.g. \"https://vault.azure.net/.default\")",
-            crate::text::escaped(scope)
+            escaped(scope)
         ))
     })
 }
