@@ -191,4 +191,29 @@ mod tests {
             failure.message
         );
     }
+
+    #[test]
+    fn only_a_2xx_without_an_error_is_a_token_and_a_wrong_path_is_named() {
+        let token = r#"{"access_token":"t","expires_in":"3600"}"#;
+        let (_, failure) = failed(outcome(500, &[], token));
+        assert_eq!(failure.status, Some(500));
+        assert!(
+            failure.message.contains("(HTTP 500, no error code)"),
+            "{}",
+            failure.message
+        );
+        let with_error = r#"{"access_token":"t","expires_in":"3600","error":"invalid_request"}"#;
+        let (_, failure) = failed(outcome(200, &[], with_error));
+        assert_eq!(failure.error.as_deref(), Some("invalid_request"));
+        let not_found =
+            r#"{"error":"not_found","error_description":"the token endpoint is /msi/token"}"#;
+        let (_, failure) = failed(outcome(404, &[], not_found));
+        assert!(
+            failure
+                .message
+                .ends_with("Check IDENTITY_ENDPOINT: the bridge's token path is /msi/token"),
+            "{}",
+            failure.message
+        );
+    }
 }
