@@ -26,6 +26,7 @@ use guests::{COMPONENT_TARGET, CREDENTIAL_FILE, CREDENTIAL_PACKAGE, FILTER_TARGE
 
 fn main() {
     let floor = feature("FLOOR");
+    let via_bridge = feature("VIA_BRIDGE");
     let compositions = feature("COMPOSITIONS");
     let token_bridge = feature("TOKEN_BRIDGE");
     let envoy_filter = feature("ENVOY_FILTER");
@@ -79,11 +80,13 @@ fn main() {
     workspace.build(COMPONENT_TARGET, &components);
     let credential = workspace.publish(COMPONENT_TARGET, CREDENTIAL_FILE, "GUEST_CREDENTIAL");
     // The variant that takes tokens from the token bridge: a second cargo run of the credential.
-    let via_bridge = workspace.build_variant(
-        "via-bridge",
-        "azure_workload_identity_via_bridge.wasm",
-        "GUEST_CREDENTIAL_VIA_BRIDGE",
-    );
+    let via_bridge = via_bridge.then(|| {
+        workspace.build_variant(
+            "via-bridge",
+            "azure_workload_identity_via_bridge.wasm",
+            "GUEST_CREDENTIAL_VIA_BRIDGE",
+        )
+    });
     if floor {
         workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");
     }
@@ -112,9 +115,12 @@ fn main() {
             name("GUEST_BEARER_COMPOSITION", &bearer);
             name("GUEST_SAMPLE_APP_COMPOSITION", &app_with_bearer);
             name("GUEST_SPIN_APP_COMPOSITION", &spin_composed);
-            let spin_via_bridge = composed("spin_key_vault_via_bridge.wasm");
-            wac::plug(&wac, &spin_app, &via_bridge, &spin_via_bridge);
-            name("GUEST_SPIN_APP_VIA_BRIDGE", &spin_via_bridge);
+            let spin_via_bridge = via_bridge.as_ref().map(|via_bridge| {
+                let spin_via_bridge = composed("spin_key_vault_via_bridge.wasm");
+                wac::plug(&wac, &spin_app, via_bridge, &spin_via_bridge);
+                name("GUEST_SPIN_APP_VIA_BRIDGE", &spin_via_bridge);
+                spin_via_bridge
+            });
             if test_reroute {
                 let reroute = workspace.publish(
                     COMPONENT_TARGET,
@@ -124,13 +130,15 @@ fn main() {
                 let rerouted = composed("spin_key_vault_rerouted_for_tests.wasm");
                 wac::plug(&wac, &spin_composed, &reroute, &rerouted);
                 name("GUEST_SPIN_APP_REROUTED_FOR_TESTS", &rerouted);
-                let rerouted_via_bridge =
-                    composed("spin_key_vault_via_bridge_rerouted_for_tests.wasm");
-                wac::plug(&wac, &spin_via_bridge, &reroute, &rerouted_via_bridge);
-                name(
-                    "GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS",
-                    &rerouted_via_bridge,
-                );
+                if let Some(spin_via_bridge) = &spin_via_bridge {
+                    let rerouted_via_bridge =
+                        composed("spin_key_vault_via_bridge_rerouted_for_tests.wasm");
+                    wac::plug(&wac, spin_via_bridge, &reroute, &rerouted_via_bridge);
+                    name(
+                        "GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS",
+                        &rerouted_via_bridge,
+                    );
+                }
             }
         }
         if token_bridge {

@@ -10,6 +10,7 @@ pub const CREDENTIAL: &str = env!("GUEST_CREDENTIAL");
 
 /// The credential's variant that takes tokens from the token bridge (feature `via-bridge`,
 /// world `workload-identity-via-bridge`), `azure_workload_identity_via_bridge.wasm`.
+#[cfg(feature = "via-bridge")]
 pub const CREDENTIAL_VIA_BRIDGE: &str = env!("GUEST_CREDENTIAL_VIA_BRIDGE");
 
 /// The benchmark's floor: the credential's WIT with the work removed.
@@ -39,13 +40,13 @@ pub const SPIN_APP_COMPOSITION: &str = env!("GUEST_SPIN_APP_COMPOSITION");
 
 /// `wac plug spin_key_vault.wasm --plug azure_workload_identity_via_bridge.wasm`: the Spin app
 /// with the variant that takes tokens from the token bridge.
-#[cfg(feature = "compositions")]
+#[cfg(all(feature = "compositions", feature = "via-bridge"))]
 pub const SPIN_APP_VIA_BRIDGE: &str = env!("GUEST_SPIN_APP_VIA_BRIDGE");
 
 /// TEST ONLY: `wac plug spin_key_vault_via_bridge.wasm --plug reroute_for_tests.wasm`, for the
 /// `wasmtime serve` test of the bridge variant (only the vault's requests are rerouted; the bridge
 /// is plain http on loopback already). Never shipped.
-#[cfg(feature = "test-reroute")]
+#[cfg(all(feature = "test-reroute", feature = "via-bridge"))]
 pub const SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS: &str =
     env!("GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS");
 
