@@ -66,13 +66,31 @@ impl Authority {
     }
 }
 
-/// Where a token request goes: `https://{host}{path}`. The token URL is made in one place:
+/// How a token request travels. Plain http only ever to the token bridge on the loopback
+/// interface (`via_bridge::settings` checks that); Microsoft Entra ID only over https.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// TLS, made by the host's HTTP client.
+    Https,
+    /// No TLS: loopback only.
+    // Only the token bridge's variant sends it; the base component compiles it in no request.
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "via-bridge")),
+        allow(dead_code)
+    )]
+    Http,
+}
+
+/// Where a token request goes: `{scheme}://{host}{path}`. The token URL is made in one place:
 /// [`TokenEndpoint::new`] joins its path, [`TokenEndpoint::url`] writes it out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenEndpoint {
+    /// https, except to a token bridge on loopback.
+    pub scheme: Scheme,
     /// `host` or `host:port`, as sent in the request's authority.
     pub host: String,
-    /// The path, starting with `/`, ending in `/oauth2/v2.0/token`.
+    /// The path, starting with `/`: Entra's ends in `/oauth2/v2.0/token`; the token bridge's
+    /// carries the query.
     pub path: String,
 }
 
@@ -88,19 +106,25 @@ impl TokenEndpoint {
         let path = format!("{}/{tenant}/oauth2/v2.0/token", authority.path_prefix);
         match token_proxy {
             Some(proxy) => TokenEndpoint {
+                scheme: Scheme::Https,
                 host: proxy.host.clone(),
                 path: format!("{}{path}", proxy.path_prefix),
             },
             None => TokenEndpoint {
+                scheme: Scheme::Https,
                 host: authority.host.clone(),
                 path,
             },
         }
     }
 
-    /// The endpoint as a URL, for messages: `https://{host}{path}`.
+    /// The endpoint as a URL, for messages: `{scheme}://{host}{path}`.
     pub fn url(&self) -> String {
-        format!("https://{}{}", self.host, self.path)
+        let scheme = match self.scheme {
+            Scheme::Https => "https",
+            Scheme::Http => "http",
+        };
+        format!("{scheme}://{}{}", self.host, self.path)
     }
 }
 

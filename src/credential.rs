@@ -1,18 +1,17 @@
 //! The workload identity credential: settings, token file, cache and refresh, over a
-//! [`Platform`].
+//! [`FilePlatform`].
 
 use crate::prelude::*;
 
-use crate::cache::{CacheKey, FAILURE_REMEMBERED_NANOS, Lookup, TokenCache, refresh_at};
+use crate::cache::{TokenCache, refresh_at};
+use crate::cached;
 use crate::claims::claims_to_send;
-use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
+use crate::error::{AccessToken, CredentialError};
 use crate::exchange::{TokenQuery, exchange};
-use crate::platform::Platform;
-use crate::retry::{NANOS_PER_SECOND, is_retryable_status};
+use crate::platform::FilePlatform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
 use crate::shared_cache::{self, Fetched, NoStore, Sealer, SharedStore, entry_name};
-use crate::text::Seconds;
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -66,7 +65,7 @@ impl WorkloadIdentityCredential {
         &mut self,
         scopes: &[String],
         options: &TokenRequestOptions,
-        platform: &mut impl Platform,
+        platform: &mut impl FilePlatform,
     ) -> Result<AccessToken, CredentialError> {
         self.get_token_shared(scopes, options, platform, None::<&mut NoStore>)
     }
@@ -79,13 +78,11 @@ impl WorkloadIdentityCredential {
         &mut self,
         scopes: &[String],
         options: &TokenRequestOptions,
-        platform: &mut impl Platform,
+        platform: &mut impl FilePlatform,
         store: Option<&mut impl SharedStore>,
     ) -> Result<AccessToken, CredentialError> {
         if self.closed {
-            return Err(CredentialError::Unavailable(
-                "the credential was closed; create a new one".into(),
-            ));
+            return Err(cached::closed());
         }
         let other_tenant = self
             .settings
@@ -97,119 +94,70 @@ impl WorkloadIdentityCredential {
             .claims
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
-        let cae = options.enable_cae;
-        let cached = if challenged {
-            None
-        } else {
-            let now = platform.now();
-            match self.cache.lookup(other_tenant, scopes, cae, now, || {
-                platform.monotonic_nanos()
-            }) {
-                Lookup::Serve(token) => return Ok(token),
-                Lookup::Refresh(token) => Some(token),
-                Lookup::Request => None,
-                Lookup::Failed { error, ago_nanos } => {
-                    return Err(answered_again(error, ago_nanos));
-                }
-            }
-        };
-        // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
-        validate_scopes(scopes)?;
-        // Built only when a request is due: with CAE it is JSON work a cache hit does not need.
-        // A malformed challenge bypasses the cache, so it is still refused before any request.
-        let claims = claims_to_send(options.claims.as_deref(), cae)?;
-        let key = || CacheKey::new(other_tenant, scopes, cae);
-        let started = platform.monotonic_nanos();
-        let tenant_id = other_tenant.unwrap_or(&self.settings.tenant_id);
-        let mut shared = None;
-        if let Some(store) = store {
-            // The entry is sealed under the token file's contents: read (or re-read) it first.
-            let sealer = Sealer::from_assertion(&self.token_file.assertion(platform, false)?);
-            let name = entry_name(&self.settings, tenant_id, scopes, cae);
-            // A challenged token is asked for at once, like the instance's cache, and replaces
-            // the stored one, so that no instance serves the rejected token again.
-            let fetched = if challenged {
-                Fetched::Ask(None)
-            } else {
-                shared_cache::fetch(store, platform, &sealer, &name)
-            };
-            match fetched {
-                Fetched::Token(token) => {
-                    self.cache.insert(key(), token.clone());
-                    return Ok(token);
-                }
-                Fetched::Ask(held) => shared = Some((store, sealer, name, held)),
-                Fetched::Bypass => {}
-            }
-        }
-        let known_tokens: Vec<String> = self.cache.tokens().map(str::to_owned).collect();
-        let query = TokenQuery {
-            tenant_id,
+        let request = cached::Request {
+            other_tenant,
             scopes,
-            claims: claims.as_deref(),
-            known_tokens: &known_tokens,
-            valid_token_in_hand: cached.is_some(),
-            started,
+            cae: options.enable_cae,
+            challenged,
         };
-        let result = exchange(&self.settings, &mut self.token_file, &query, platform);
-        match result {
-            Ok(mut token) => {
-                // The caller gets the time this credential will refresh it, so that a host that
-                // keeps the token follows the same rule instead of one of its own.
-                token.refresh_on = Some(refresh_at(&token));
-                self.cache.insert(key(), token.clone());
-                if let Some((store, sealer, name, _)) = shared {
+        let (settings, token_file) = (&self.settings, &mut self.token_file);
+        cached::get_token(&mut self.cache, &request, platform, |platform, ask| {
+            // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
+            validate_scopes(scopes)?;
+            // Built only when a request is due: with CAE it is JSON work a cache hit does not
+            // need. A malformed challenge bypasses the cache, so it is still refused before any
+            // request.
+            let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
+            let tenant_id = other_tenant.unwrap_or(&settings.tenant_id);
+            let mut shared = None;
+            if let Some(store) = store {
+                // The entry is sealed under the token file's contents: read (or re-read) it first.
+                let sealer = Sealer::from_assertion(&token_file.assertion(platform, false)?);
+                let name = entry_name(settings, tenant_id, scopes, options.enable_cae);
+                // A challenged token is asked for at once, like the instance's cache, and
+                // replaces the stored one, so that no instance serves the rejected token again.
+                let fetched = if challenged {
+                    Fetched::Ask(None)
+                } else {
+                    shared_cache::fetch(store, platform, &sealer, &name)
+                };
+                match fetched {
+                    Fetched::Token(token) => return Ok(token),
+                    Fetched::Ask(held) => shared = Some((store, sealer, name, held)),
+                    Fetched::Bypass => {}
+                }
+            }
+            let query = TokenQuery {
+                tenant_id,
+                scopes,
+                claims: claims.as_deref(),
+                known_tokens: ask.known_tokens,
+                valid_token_in_hand: ask.valid_token_in_hand,
+                started: ask.started,
+            };
+            let result = exchange(settings, token_file, &query, platform);
+            match (shared, &result) {
+                (Some((store, sealer, name, _)), Ok(token)) => {
+                    // Stored as the cache will return it: with the one refresh rule's time.
+                    let token = AccessToken {
+                        refresh_on: Some(refresh_at(token)),
+                        ..token.clone()
+                    };
                     shared_cache::publish(store, platform, &sealer, &name, &token);
                 }
-                Ok(token)
-            }
-            Err(error) => {
-                if let Some((store, sealer, name, Some(held))) = shared {
+                (Some((store, sealer, name, Some(held))), Err(_)) => {
                     shared_cache::release(store, platform, &sealer, &name, held);
                 }
-                let now = platform.now();
-                // With no valid token, only an authority that is unwell (no answer, a stall,
-                // throttling, a server fault: what costs callers waits and retries) is
-                // remembered. A refusal is a quick, final answer that a fix (a federated
-                // credential added) changes at once, as is a missing token file.
-                let unwell = |failure: &AuthenticationFailure| {
-                    failure.status.is_none_or(is_retryable_status)
-                };
-                let remembered = cached.is_some()
-                    || matches!(&error, CredentialError::AuthenticationFailed(failure) if unwell(failure));
-                if !challenged && remembered {
-                    let ended_at = platform.monotonic_nanos();
-                    self.cache.attempt_failed(key(), now, ended_at, &error);
-                }
-                match cached {
-                    Some(token) if now < token.expires_on => Ok(token),
-                    _ => Err(error),
-                }
+                _ => {}
             }
-        }
+            result
+        })
     }
 
     /// Forgets every cached token; later calls fail with `unavailable`.
     pub fn close(&mut self) {
         self.cache.clear();
         self.closed = true;
-    }
-}
-
-/// A remembered failure, returned again with a note that says so.
-fn answered_again(error: CredentialError, ago_nanos: u64) -> CredentialError {
-    match error {
-        CredentialError::AuthenticationFailed(mut failure) => {
-            failure.message = format!(
-                "{} (not asked again: this same request failed {} s ago, and is asked again {} s \
-                 after a failure)",
-                failure.message,
-                Seconds(ago_nanos),
-                FAILURE_REMEMBERED_NANOS / NANOS_PER_SECOND
-            );
-            CredentialError::AuthenticationFailed(failure)
-        }
-        other => other,
     }
 }
 

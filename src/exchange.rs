@@ -2,32 +2,15 @@
 
 use crate::prelude::*;
 
+use crate::attempts::{Outcome, with_retries};
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
 use crate::hints::ASSERTION_EXPIRED;
-use crate::platform::{Platform, Timeouts};
-use crate::request_id::uuid_v4;
-use crate::retry::{
-    GET_TOKEN_BUDGET_NANOS, MAX_RETRIES, NANOS_PER_SECOND, backoff, is_retryable_status,
-    server_delay,
-};
+use crate::platform::FilePlatform;
+use crate::retry::{is_retryable_status, server_delay};
 use crate::settings::Settings;
-use crate::text::Seconds;
 use crate::token_file::TokenFile;
 use crate::token_request::TokenRequest;
 use crate::token_response::parse_token_response;
-
-const CONNECT_TIMEOUT_NANOS: u64 = 10 * NANOS_PER_SECOND;
-const FIRST_BYTE_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
-const BETWEEN_BYTES_TIMEOUT_NANOS: u64 = 30 * NANOS_PER_SECOND;
-/// One attempt's bound, whatever the host does with the timeouts above: connecting, the first
-/// byte, and 5 s for a body of a few KiB. A host that ignores them (wasmtime's default client
-/// puts none on the TLS handshake) still gets the request dropped then, leaving time in the 60 s
-/// bound for one more attempt.
-pub const ATTEMPT_BOUND_NANOS: u64 =
-    CONNECT_TIMEOUT_NANOS + FIRST_BYTE_TIMEOUT_NANOS + 5 * NANOS_PER_SECOND;
-/// One attempt's bound with a valid token in hand: that token serves the caller if Entra is slow,
-/// and Entra answers token requests in well under a second when it is well.
-pub const REFRESH_ATTEMPT_BOUND_NANOS: u64 = 5 * NANOS_PER_SECOND;
 
 /// What one token request asks for.
 pub struct TokenQuery<'a> {
@@ -43,8 +26,7 @@ pub struct TokenQuery<'a> {
     /// retries. The caller is better served by that token now than by a wait, and the next
     /// refresh attempt comes 30 s later anyway.
     pub valid_token_in_hand: bool,
-    /// Monotonic nanoseconds when the get-token began: the 60 s bound counts from then, so time
-    /// spent waiting for another instance's refresh (the shared cache) is part of it.
+    /// Monotonic nanoseconds when the get-token sent the request (`cached::Ask::started`).
     pub started: u64,
 }
 
@@ -57,103 +39,60 @@ pub fn exchange(
     settings: &Settings,
     token_file: &mut TokenFile,
     query: &TokenQuery<'_>,
-    platform: &mut impl Platform,
+    platform: &mut impl FilePlatform,
 ) -> Result<AccessToken, CredentialError> {
-    let started = query.started;
-    let deadline = started.saturating_add(GET_TOKEN_BUDGET_NANOS);
     let endpoint = settings.token_endpoint(query.tenant_id);
     let mut assertion = token_file.assertion(platform, false)?;
     let mut reread = false;
-    let mut attempts = 0u32;
-    loop {
-        attempts += 1;
-        let random = platform.random_bytes();
-        let request_id = uuid_v4(random);
-        let now = platform.monotonic_nanos();
-        let attempt_bound = if query.valid_token_in_hand {
-            REFRESH_ATTEMPT_BOUND_NANOS
-        } else {
-            ATTEMPT_BOUND_NANOS
-        };
-        let attempt_deadline = deadline.min(now.saturating_add(attempt_bound));
-        let request = TokenRequest {
-            endpoint: &endpoint,
-            client_id: &settings.client_id,
-            assertion: &assertion,
-            scopes: query.scopes,
-            claims: query.claims,
-            request_id: &request_id,
-        }
-        .to_http(
-            timeouts_within(attempt_deadline.saturating_sub(now)),
-            attempt_deadline,
-        );
-        let url = request.endpoint.url();
-        let requested_at = platform.now();
-        let (error, requested_delay) = match platform.send(&request) {
-            Ok(response) => {
-                let secrets: Vec<&str> = query
-                    .known_tokens
-                    .iter()
-                    .map(String::as_str)
-                    .chain([assertion.as_str()])
-                    .collect();
-                match parse_token_response(&response, requested_at, &url, &secrets) {
-                    Ok(token) => return Ok(token),
-                    Err(error) if !reread && has_code(&error, ASSERTION_EXPIRED) => {
-                        assertion = token_file.assertion(platform, true)?;
-                        reread = true;
-                        continue;
-                    }
-                    Err(error) if is_retryable_status(response.status) => {
-                        (error, server_delay(&response.headers, platform.now()))
-                    }
-                    Err(error) => return Err(error),
-                }
+    with_retries(
+        platform,
+        query.started,
+        query.valid_token_in_hand,
+        |platform, attempt| {
+            let request = TokenRequest {
+                endpoint: &endpoint,
+                client_id: &settings.client_id,
+                assertion: &assertion,
+                scopes: query.scopes,
+                claims: query.claims,
+                request_id: &attempt.request_id,
             }
-            Err(transport) => (transport_failure(&url, &transport, &request_id), None),
-        };
-        let retries = attempts - 1 - u32::from(reread);
-        if query.valid_token_in_hand {
-            return Err(error);
-        }
-        if retries >= MAX_RETRIES {
-            let elapsed = platform.monotonic_nanos().saturating_sub(started);
-            return Err(with_note(
-                error,
-                &gave_up(attempts, elapsed, "no retries left"),
-            ));
-        }
-        let jitter = u32::from_le_bytes([random[0], random[1], random[2], random[3]]);
-        let delay = requested_delay.unwrap_or_else(|| backoff(retries, jitter));
-        let now = platform.monotonic_nanos();
-        if now.saturating_add(delay) >= deadline {
-            let reason = format!(
-                "waiting {} s more would pass the {} s bound of a get-token",
-                Seconds(delay),
-                GET_TOKEN_BUDGET_NANOS / NANOS_PER_SECOND
-            );
-            return Err(with_note(
-                error,
-                &gave_up(attempts, now.saturating_sub(started), &reason),
-            ));
-        }
-        platform.sleep(delay);
-    }
-}
-
-/// The host's timeouts end this much before the attempt's deadline, so that a host that applies
-/// them reports the failure in its own words before the platform's fallback drops the request.
-const TIMEOUT_GRACE_NANOS: u64 = NANOS_PER_SECOND / 2;
-
-/// The per-request timeouts, shortened so that none outlives the attempt's bound.
-fn timeouts_within(remaining: u64) -> Timeouts {
-    let remaining = remaining.saturating_sub(TIMEOUT_GRACE_NANOS);
-    Timeouts {
-        connect: CONNECT_TIMEOUT_NANOS.min(remaining),
-        first_byte: FIRST_BYTE_TIMEOUT_NANOS.min(remaining),
-        between_bytes: BETWEEN_BYTES_TIMEOUT_NANOS.min(remaining),
-    }
+            .to_http(attempt.timeouts, attempt.deadline);
+            let url = request.endpoint.url();
+            match platform.send(&request) {
+                Ok(response) => {
+                    let secrets: Vec<&str> = query
+                        .known_tokens
+                        .iter()
+                        .map(String::as_str)
+                        .chain([assertion.as_str()])
+                        .collect();
+                    match parse_token_response(&response, attempt.requested_at, &url, &secrets) {
+                        Ok(token) => Outcome::Token(token),
+                        Err(error) if !reread && has_code(&error, ASSERTION_EXPIRED) => {
+                            match token_file.assertion(platform, true) {
+                                Ok(fresh) => {
+                                    assertion = fresh;
+                                    reread = true;
+                                    Outcome::AgainAtOnce
+                                }
+                                Err(unreadable) => Outcome::Final(unreadable),
+                            }
+                        }
+                        Err(error) if is_retryable_status(response.status) => {
+                            let delay = server_delay(&response.headers, platform.now());
+                            Outcome::Retryable(error, delay)
+                        }
+                        Err(error) => Outcome::Final(error),
+                    }
+                }
+                Err(transport) => Outcome::Retryable(
+                    transport_failure(&url, &transport, &attempt.request_id),
+                    None,
+                ),
+            }
+        },
+    )
 }
 
 fn has_code(error: &CredentialError, code: u32) -> bool {
@@ -171,27 +110,13 @@ fn transport_failure(url: &str, transport: &str, request_id: &str) -> Credential
     }))
 }
 
-fn gave_up(attempts: u32, elapsed_nanos: u64, reason: &str) -> String {
-    format!(
-        "gave up after {attempts} attempts in {} s: {reason}",
-        Seconds(elapsed_nanos)
-    )
-}
-
-fn with_note(error: CredentialError, note: &str) -> CredentialError {
-    match error {
-        CredentialError::AuthenticationFailed(mut failure) => {
-            failure.message = format!("{} ({note})", failure.message);
-            CredentialError::AuthenticationFailed(failure)
-        }
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retry::BACKOFF_BASE_NANOS;
+    use crate::attempts::ATTEMPT_BOUND_NANOS;
+    use crate::platform::Timeouts;
+    use crate::request_id::uuid_v4;
+    use crate::retry::{BACKOFF_BASE_NANOS, NANOS_PER_SECOND, backoff};
     use crate::scripted_platform::ScriptedPlatform;
     use crate::settings::WorkloadIdentityOptions;
 

@@ -20,7 +20,12 @@
 #![warn(missing_docs)]
 // Natively the hosts use only the variable names, and the core is compiled for the unit tests
 // and the fuzz targets; what is dead code is judged on wasm32, where the component uses the core.
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+// The token bridge's variant (feature `via-bridge`) leaves the workload identity credential's
+// code (settings, token file, exchange) unused: it is compiled, never linked into the component.
+#![cfg_attr(
+    any(not(target_arch = "wasm32"), feature = "via-bridge"),
+    allow(dead_code)
+)]
 
 extern crate alloc;
 // Native builds (unit tests, the hosts' rlib, fuzzing, the cdylib cargo also makes) link std for
@@ -37,8 +42,10 @@ mod prelude {
     pub use alloc::{format, vec};
 }
 
+mod attempts;
 mod authority;
 mod cache;
+mod cached;
 mod claims;
 mod credential;
 mod error;
@@ -69,6 +76,9 @@ mod text;
 mod token_file;
 mod token_request;
 mod token_response;
+// The token bridge's variant: natively for its unit tests, on wasm32 only in that variant.
+#[cfg(any(not(target_arch = "wasm32"), feature = "via-bridge"))]
+mod via_bridge;
 
 // What hosts use: the names of the environment variables the component reads its settings from
 // (the component is used through its WIT exports, not as a Rust library).

@@ -26,14 +26,30 @@ pub struct Timeouts {
     pub between_bytes: u64,
 }
 
-/// An https POST to the token endpoint.
+/// The methods the credential sends: POST to Microsoft Entra ID, GET to the token bridge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A token request of the OAuth client-credentials flow (a form body).
+    Post,
+    /// A token request of the App Service protocol (no body).
+    // Only the token bridge's variant sends it; the base component compiles it in no request.
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "via-bridge")),
+        allow(dead_code)
+    )]
+    Get,
+}
+
+/// A token request to its endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// Where the request goes: the host (with optional port) and the path.
+    /// POST, or GET with an empty body.
+    pub method: Method,
+    /// Where the request goes: the scheme, the host (with optional port) and the path.
     pub endpoint: TokenEndpoint,
     /// Names (lowercase) and values, in the order sent.
     pub headers: Vec<(String, String)>,
-    /// The url-encoded form; it holds the client assertion.
+    /// The url-encoded form, which holds the client assertion; empty for a GET.
     pub body: Vec<u8>,
     /// The bounds the host's HTTP client applies to this exchange.
     pub timeouts: Timeouts,
@@ -48,12 +64,33 @@ pub struct HttpRequest {
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
+            .field("method", &self.method)
             .field("url", &self.endpoint.url())
-            .field("headers", &self.headers)
+            .field("headers", &Headers(&self.headers))
             .field("body", &Redacted::new(&self.body))
             .field("timeouts", &self.timeouts)
             .field("deadline", &self.deadline)
             .finish()
+    }
+}
+
+/// Names of headers whose values are secrets: the token bridge's.
+const SECRET_HEADERS: [&str; 1] = ["x-identity-header"];
+
+/// Headers for `Debug`, secret values as `Redacted`.
+struct Headers<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        for (name, value) in self.0 {
+            if SECRET_HEADERS.contains(&name.as_str()) {
+                list.entry(&(name, Redacted::new(value)));
+            } else {
+                list.entry(&(name, value));
+            }
+        }
+        list.finish()
     }
 }
 
@@ -82,7 +119,7 @@ pub enum FileReadError {
     Other(String),
 }
 
-/// The host services the credential uses. Every call is bounded by the implementation.
+/// The host services every credential uses. Every call is bounded by the implementation.
 pub trait Platform {
     /// Wall-clock time, in seconds since the Unix epoch: token expiry is stated in it.
     fn now(&mut self) -> u64;
@@ -92,22 +129,31 @@ pub trait Platform {
     fn sleep(&mut self, nanos: u64);
     /// 16 random bytes, for request ids.
     fn random_bytes(&mut self) -> [u8; 16];
-    /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
-    /// bytes plus one, so the caller can tell the file is too big).
-    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
     /// Sends the request and reads the response by its deadline; `Err` describes a transport
     /// failure or the stall.
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
 }
 
+/// What the workload identity credential needs besides: the token file. Apart from
+/// [`Platform`] so that a variant without wasi:filesystem (the token bridge's) implements
+/// neither it nor any file code.
+pub trait FilePlatform: Platform {
+    /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
+    /// bytes plus one, so the caller can tell the file is too big).
+    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::Scheme;
 
     #[test]
     fn request_debug_hides_the_body() {
         let request = HttpRequest {
+            method: Method::Post,
             endpoint: TokenEndpoint {
+                scheme: Scheme::Https,
                 host: "login.example".into(),
                 path: "/t/oauth2/v2.0/token".into(),
             },
@@ -123,7 +169,38 @@ mod tests {
         let debug = format!("{request:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
         assert!(
+            debug.contains(r#"("accept", "application/json")"#),
+            "{debug}"
+        );
+        assert!(
             debug.contains("https://login.example/t/oauth2/v2.0/token"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn request_debug_hides_the_bridge_secret_header() {
+        let request = HttpRequest {
+            method: Method::Get,
+            endpoint: TokenEndpoint {
+                scheme: Scheme::Http,
+                host: "127.0.0.1:8080".into(),
+                path: "/msi/token?api-version=2019-08-01".into(),
+            },
+            headers: vec![("x-identity-header".into(), "bridge-secret".into())],
+            body: Vec::new(),
+            timeouts: Timeouts {
+                connect: 1,
+                first_byte: 2,
+                between_bytes: 3,
+            },
+            deadline: 4,
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("bridge-secret"), "{debug}");
+        assert!(debug.contains("x-identity-header"), "{debug}");
+        assert!(
+            debug.contains("http://127.0.0.1:8080/msi/token?"),
             "{debug}"
         );
     }

@@ -3,7 +3,7 @@
 
 use crate::prelude::*;
 
-use crate::platform::{FileReadError, HttpRequest, HttpResponse, Platform};
+use crate::platform::{FilePlatform, FileReadError, HttpRequest, HttpResponse, Platform};
 use alloc::collections::VecDeque;
 
 const NANOS: u64 = 1_000_000_000;
@@ -106,14 +106,6 @@ impl Platform for ScriptedPlatform {
         bytes
     }
 
-    fn read_file(&mut self, _: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
-        self.file_reads += 1;
-        self.token_file.clone().map(|mut bytes| {
-            bytes.truncate(limit + 1);
-            bytes
-        })
-    }
-
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
         self.requests.push(request.clone());
         // An answer slower than the first-byte timeout never arrives from a host that enforces
@@ -141,5 +133,15 @@ impl Platform for ScriptedPlatform {
                 self.issued
             ),
         ))
+    }
+}
+
+impl FilePlatform for ScriptedPlatform {
+    fn read_file(&mut self, _: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
+        self.file_reads += 1;
+        self.token_file.clone().map(|mut bytes| {
+            bytes.truncate(limit + 1);
+            bytes
+        })
     }
 }

@@ -265,6 +265,7 @@ fn is_truthy(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::Scheme;
     use alloc::collections::BTreeMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -395,6 +396,7 @@ mod tests {
         assert_eq!(
             settings.token_endpoint("t"),
             TokenEndpoint {
+                scheme: Scheme::Https,
                 host: "proxy.kube-system.svc:8443".to_string(),
                 path: "/token-proxy/adfs/t/oauth2/v2.0/token".to_string()
             }
@@ -407,6 +409,7 @@ mod tests {
         assert_eq!(
             settings.token_endpoint("t"),
             TokenEndpoint {
+                scheme: Scheme::Https,
                 host: "login.microsoftonline.com".to_string(),
                 path: "/t/oauth2/v2.0/token".to_string()
             }

@@ -4,7 +4,7 @@ use crate::prelude::*;
 use crate::text::join;
 
 use crate::error::CredentialError;
-use crate::platform::{FileReadError, MAX_TOKEN_FILE_BYTES, Platform};
+use crate::platform::{FilePlatform, FileReadError, MAX_TOKEN_FILE_BYTES};
 use crate::settings::AZURE_FEDERATED_TOKEN_FILE;
 use redacted::Redacted;
 
@@ -39,7 +39,7 @@ impl TokenFile {
     /// (Entra said the last one expired). Nothing is read before the first token request.
     pub fn assertion(
         &mut self,
-        platform: &mut impl Platform,
+        platform: &mut impl FilePlatform,
         force_reread: bool,
     ) -> Result<String, CredentialError> {
         let now = platform.monotonic_nanos();
@@ -59,7 +59,7 @@ impl TokenFile {
 }
 
 /// Reads the assertion from `path`, trimmed of surrounding whitespace.
-fn read_assertion(platform: &mut impl Platform, path: &str) -> Result<String, CredentialError> {
+fn read_assertion(platform: &mut impl FilePlatform, path: &str) -> Result<String, CredentialError> {
     let bytes = platform
         .read_file(path, MAX_TOKEN_FILE_BYTES)
         .map_err(|error| unreadable(path, &error))?;

@@ -5,7 +5,7 @@ use crate::text::join;
 
 use crate::authority::TokenEndpoint;
 use crate::form;
-use crate::platform::{HttpRequest, Timeouts};
+use crate::platform::{HttpRequest, Method, Timeouts};
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -55,6 +55,7 @@ impl TokenRequest<'_> {
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
         HttpRequest {
+            method: Method::Post,
             endpoint: self.endpoint.clone(),
             headers,
             body,
@@ -67,6 +68,7 @@ impl TokenRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::Scheme;
     use crate::form::tests::decode;
 
     const TIMEOUTS: Timeouts = Timeouts {
@@ -88,6 +90,7 @@ mod tests {
     fn request_has_the_endpoint_headers_and_every_form_field() {
         let scopes = vec!["https://vault.azure.net/.default".to_string()];
         let endpoint = TokenEndpoint {
+            scheme: Scheme::Https,
             host: "login.microsoftonline.com".into(),
             path: "/tenant-1/oauth2/v2.0/token".into(),
         };
@@ -142,6 +145,7 @@ mod tests {
     fn scopes_are_joined_by_one_space_and_no_claims_field_without_claims() {
         let scopes = vec!["a/.default".to_string(), "openid".to_string()];
         let endpoint = TokenEndpoint {
+            scheme: Scheme::Https,
             host: "login.example".into(),
             path: "/adfs/t/oauth2/v2.0/token".into(),
         };

@@ -50,7 +50,10 @@ pub fn parse_token_response(
     }
 }
 
-fn access_token(json: &Object, requested_at: u64) -> Result<AccessToken, String> {
+/// The token of a successful answer to a request sent at `requested_at`: expiry from
+/// `expires_in` (else the absolute `expires_on`), numbers or strings of seconds; `Err` says what
+/// makes it unusable.
+pub fn access_token(json: &Object, requested_at: u64) -> Result<AccessToken, String> {
     let token = match json.get("access_token") {
         Some(Value::String(token)) if !token.is_empty() => token.clone(),
         _ => return Err("it has no access_token".into()),
@@ -100,12 +103,33 @@ fn seconds(json: &Object, field: &str) -> Result<Option<u64>, String> {
 }
 
 fn entra_error(status: u16, json: &Object, url: &str, secrets: &[&str]) -> CredentialError {
+    let (mut failure, description) = error_fields(status, json, secrets);
+    let mut message = format!(
+        "Microsoft Entra ID refused the token request to {url} (HTTP {status}, {}): {description}",
+        failure.error.as_deref().unwrap_or("no error code")
+    );
+    if let Some(cause) = likely_cause(&failure.error_codes) {
+        message.push('\n');
+        message.push_str(&cause);
+    }
+    failure.message = message;
+    CredentialError::AuthenticationFailed(Box::new(failure))
+}
+
+/// An error body's fields as Entra writes them (and the token bridge passes them on): `error`,
+/// `error_codes`, `correlation_id`, `trace_id`, with `status`; and the first line of
+/// `error_description` (else of `message`, App Service's field), every secret redacted. The
+/// failure's message is left for the caller to write.
+pub fn error_fields(
+    status: u16,
+    json: &Object,
+    secrets: &[&str],
+) -> (AuthenticationFailure, String) {
     let text = |field: &str| {
         json.get(field)
             .and_then(Value::as_str)
             .map(|value| redact(value, secrets))
     };
-    let error = text("error");
     let error_codes: Vec<u32> = json
         .get("error_codes")
         .and_then(|codes| match codes {
@@ -125,28 +149,23 @@ fn entra_error(status: u16, json: &Object, url: &str, secrets: &[&str]) -> Crede
     // Entra's description repeats trace id, correlation id and timestamp on further lines;
     // those are fields of the failure, so the message keeps the first line.
     let description = text("error_description")
+        .or_else(|| text("message"))
         .and_then(|d| d.lines().next().map(str::trim).map(str::to_owned))
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "no error description".to_owned());
-    let mut message = format!(
-        "Microsoft Entra ID refused the token request to {url} (HTTP {status}, {}): {description}",
-        error.as_deref().unwrap_or("no error code")
-    );
-    if let Some(cause) = likely_cause(&error_codes) {
-        message.push('\n');
-        message.push_str(&cause);
-    }
-    CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
-        message,
+    let failure = AuthenticationFailure {
+        message: String::new(),
         status: Some(status),
-        error,
+        error: text("error"),
         error_codes,
         correlation_id: text("correlation_id"),
         trace_id: text("trace_id"),
-    }))
+    };
+    (failure, description)
 }
 
-fn failure(status: u16, message: String) -> CredentialError {
+/// An authentication failure with an answer of `status` and `message`.
+pub fn failure(status: u16, message: String) -> CredentialError {
     CredentialError::AuthenticationFailed(Box::new(AuthenticationFailure {
         message,
         status: Some(status),
@@ -156,7 +175,7 @@ fn failure(status: u16, message: String) -> CredentialError {
 
 /// The start of a body, printable and with secrets redacted before it is cut, so that a cut
 /// can never leave part of a secret behind.
-fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let text = redact(&String::from_utf8_lossy(body), secrets);
     let printable: String = text
         .chars()

@@ -5,6 +5,7 @@
 //! wac plug bearer_middleware.wasm --plug azure_workload_identity.wasm -o bearer.wasm
 //! wac plug sample_app.wasm --plug bearer.wasm -o sample_app_with_bearer.wasm
 //! wac plug spin_key_vault.wasm --plug azure_workload_identity.wasm -o spin_key_vault_with_credential.wasm
+//! wac plug spin_key_vault.wasm --plug azure_workload_identity_via_bridge.wasm -o spin_key_vault_via_bridge.wasm
 //! wac plug token_bridge.wasm --plug azure_workload_identity.wasm -o token_bridge_with_credential.wasm
 //! ```
 //!
@@ -21,6 +22,7 @@
 //!
 //! ```sh
 //! wac plug spin_key_vault_with_credential.wasm --plug reroute_for_tests.wasm -o spin_key_vault_rerouted_for_tests.wasm
+//! wac plug spin_key_vault_via_bridge.wasm --plug reroute_for_tests.wasm -o spin_key_vault_via_bridge_rerouted_for_tests.wasm
 //! ```
 //!
 //! This is the one place guests are built; hosts and tests name the constants of `src/lib.rs`.
@@ -28,10 +30,11 @@
 mod guests;
 mod wac;
 
-use guests::{COMPONENT_TARGET, FILTER_TARGET, Workspace};
+use guests::{COMPONENT_TARGET, CREDENTIAL_FILE, CREDENTIAL_PACKAGE, FILTER_TARGET, Workspace};
 
 fn main() {
     let floor = feature("FLOOR");
+    let via_bridge = feature("VIA_BRIDGE");
     let compositions = feature("COMPOSITIONS");
     let token_bridge = feature("TOKEN_BRIDGE");
     let envoy_filter = feature("ENVOY_FILTER");
@@ -52,7 +55,7 @@ fn main() {
         "examples/guest-artifacts/guests.rs",
         "examples/guest-artifacts/wac.rs",
     ];
-    let mut components = vec!["azure-workload-identity"];
+    let mut components = vec![CREDENTIAL_PACKAGE];
     if floor {
         inputs.push("host-tests/floor");
         components.push("bench-floor");
@@ -84,11 +87,15 @@ fn main() {
 
     // One cargo run for every component: the shared dependencies are built once.
     workspace.build(COMPONENT_TARGET, &components);
-    let credential = workspace.publish(
-        COMPONENT_TARGET,
-        "azure_workload_identity.wasm",
-        "GUEST_CREDENTIAL",
-    );
+    let credential = workspace.publish(COMPONENT_TARGET, CREDENTIAL_FILE, "GUEST_CREDENTIAL");
+    // The variant that takes tokens from the token bridge: a second cargo run of the credential.
+    let via_bridge = via_bridge.then(|| {
+        workspace.build_variant(
+            "via-bridge",
+            "azure_workload_identity_via_bridge.wasm",
+            "GUEST_CREDENTIAL_VIA_BRIDGE",
+        )
+    });
     if floor {
         workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");
     }
@@ -117,6 +124,12 @@ fn main() {
             name("GUEST_BEARER_COMPOSITION", &bearer);
             name("GUEST_SAMPLE_APP_COMPOSITION", &app_with_bearer);
             name("GUEST_SPIN_APP_COMPOSITION", &spin_composed);
+            let spin_via_bridge = via_bridge.as_ref().map(|via_bridge| {
+                let spin_via_bridge = composed("spin_key_vault_via_bridge.wasm");
+                wac::plug(&wac, &spin_app, via_bridge, &spin_via_bridge);
+                name("GUEST_SPIN_APP_VIA_BRIDGE", &spin_via_bridge);
+                spin_via_bridge
+            });
             if test_reroute {
                 let reroute = workspace.publish(
                     COMPONENT_TARGET,
@@ -126,6 +139,15 @@ fn main() {
                 let rerouted = composed("spin_key_vault_rerouted_for_tests.wasm");
                 wac::plug(&wac, &spin_composed, &reroute, &rerouted);
                 name("GUEST_SPIN_APP_REROUTED_FOR_TESTS", &rerouted);
+                if let Some(spin_via_bridge) = &spin_via_bridge {
+                    let rerouted_via_bridge =
+                        composed("spin_key_vault_via_bridge_rerouted_for_tests.wasm");
+                    wac::plug(&wac, spin_via_bridge, &reroute, &rerouted_via_bridge);
+                    name(
+                        "GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS",
+                        &rerouted_via_bridge,
+                    );
+                }
             }
         }
         if token_bridge {
@@ -137,7 +159,7 @@ fn main() {
         }
     }
     if shared_cache {
-        // After every build of the base component: each variant's build replaces its file.
+        // Each variant builds in a target dir of its own (`build_variant`).
         let draft2 = workspace.build_variant(
             "keyvalue-draft2",
             "azure_workload_identity_keyvalue_draft2.wasm",

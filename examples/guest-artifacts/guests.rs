@@ -9,6 +9,9 @@ use std::process::Command;
 pub const COMPONENT_TARGET: &str = "wasm32-wasip2";
 /// Envoy loads proxy-wasm filters as core modules for WASI preview 1.
 pub const FILTER_TARGET: &str = "wasm32-wasip1";
+/// The credential: the workspace's root crate, and the component cargo makes of it.
+pub const CREDENTIAL_PACKAGE: &str = "azure-workload-identity";
+pub const CREDENTIAL_FILE: &str = "azure_workload_identity.wasm";
 
 /// The workspace this crate sits in, and the target directory its cargo uses.
 pub struct Workspace {
@@ -59,27 +62,24 @@ impl Workspace {
 
     /// Builds `packages` in release for `target`, in one cargo run.
     pub fn build(&self, target: &str, packages: &[&str]) {
-        self.build_with(target, packages, None);
+        self.build_in(&self.build_dir(), target, packages, &[]);
     }
 
-    /// Builds the credential's variant with its `feature` (a world of its own), and publishes it
-    /// as `file` (see [`publish`](Self::publish)). A cargo run of its own, after the others: the
-    /// variant is the same package, and its output takes the base component's file name.
-    pub fn build_variant(&self, feature: &str, file: &str, variable: &str) -> PathBuf {
-        self.build_with(
-            COMPONENT_TARGET,
-            &["azure-workload-identity"],
-            Some(feature),
-        );
-        self.publish_as(
-            COMPONENT_TARGET,
-            "azure_workload_identity.wasm",
-            file,
-            variable,
-        )
+    /// Builds the credential with its feature `feature` (a variant: another world, the same
+    /// exports) and publishes it as `published_name`, handed to the crate as `variable`. In a
+    /// target dir of its own: the variant's file has the base's name, and a target dir holds one
+    /// file of that name (a shared one would leave cargo taking one build's file for the other's).
+    pub fn build_variant(&self, feature: &str, published_name: &str, variable: &str) -> PathBuf {
+        let dir = self.target_dir.join(format!("component-build-{feature}"));
+        self.build_in(&dir, COMPONENT_TARGET, &[CREDENTIAL_PACKAGE], &[feature]);
+        let built = dir
+            .join(COMPONENT_TARGET)
+            .join("release")
+            .join(CREDENTIAL_FILE);
+        self.publish_built(&built, COMPONENT_TARGET, published_name, variable)
     }
 
-    fn build_with(&self, target: &str, packages: &[&str], feature: Option<&str>) {
+    fn build_in(&self, dir: &Path, target: &str, packages: &[&str], features: &[&str]) {
         ensure_target_installed(target);
         let mut command = cargo();
         command
@@ -88,33 +88,37 @@ impl Workspace {
         for package in packages {
             command.args(["-p", package]);
         }
-        if let Some(feature) = feature {
+        for feature in features {
             command.args(["--features", feature]);
         }
         let status = command
             .arg("--target-dir")
-            .arg(self.build_dir())
+            .arg(dir)
             .status()
             .expect("running cargo to build the guests");
-        assert!(status.success(), "building {packages:?} failed: {status}");
+        assert!(
+            status.success(),
+            "building {packages:?} ({features:?}) failed: {status}"
+        );
     }
 
     /// The built `file`, copied to [`release_dir`](Self::release_dir) and handed to the crate as
     /// the environment variable `variable`.
     pub fn publish(&self, target: &str, file: &str, variable: &str) -> PathBuf {
-        self.publish_as(target, file, file, variable)
+        let built = self.build_dir().join(target).join("release").join(file);
+        self.publish_built(&built, target, file, variable)
     }
 
-    /// The built `file`, published as `published`.
-    fn publish_as(&self, target: &str, file: &str, published: &str, variable: &str) -> PathBuf {
-        let built = self.build_dir().join(target).join("release").join(file);
+    /// `built`, copied to [`release_dir`](Self::release_dir) as `file` and handed to the crate as
+    /// the environment variable `variable`.
+    fn publish_built(&self, built: &Path, target: &str, file: &str, variable: &str) -> PathBuf {
         let release = self.release_dir(target);
-        let copy = release.join(published);
+        let copy = release.join(file);
         // Another process may be reading the previous copy (a test, `wac plug`): a copy beside
         // it, renamed over it, replaces it whole.
-        let partial = release.join(format!("{published}.{}.partial", std::process::id()));
+        let partial = release.join(format!("{file}.{}.partial", std::process::id()));
         std::fs::create_dir_all(&release)
-            .and_then(|()| std::fs::copy(&built, &partial))
+            .and_then(|()| std::fs::copy(built, &partial))
             .and_then(|_| std::fs::rename(&partial, &copy))
             .unwrap_or_else(|error| {
                 panic!("copying {} to {}: {error}", built.display(), copy.display())

@@ -14,9 +14,17 @@ use super::wasi::cli::environment;
 use super::wasi_platform::WasiPlatform;
 #[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
 use super::wasi_store::{AZURE_TOKEN_CACHE_STORE, WasiStore};
-use crate::credential::{self, WorkloadIdentityCredential};
+use crate::credential;
+#[cfg(not(feature = "via-bridge"))]
+use crate::credential::WorkloadIdentityCredential;
 use crate::error;
-use crate::settings::{self, Settings};
+use crate::settings;
+#[cfg(not(feature = "via-bridge"))]
+use crate::settings::Settings;
+// The token bridge's credential takes the workload identity credential's place behind the same
+// exports.
+#[cfg(feature = "via-bridge")]
+use crate::via_bridge::{BridgeCredential as WorkloadIdentityCredential, settings::BridgeSettings};
 use core::cell::RefCell;
 
 pub struct Component;
@@ -88,8 +96,11 @@ fn create(
     options: &settings::WorkloadIdentityOptions,
 ) -> Result<WorkloadIdentityCredential, CredentialError> {
     let environment = environment::get_environment();
-    let settings =
-        Settings::resolve(options, |name| variable(&environment, name)).map_err(to_wit_error)?;
+    let lookup = |name: &str| variable(&environment, name);
+    #[cfg(not(feature = "via-bridge"))]
+    let settings = Settings::resolve(options, lookup).map_err(to_wit_error)?;
+    #[cfg(feature = "via-bridge")]
+    let settings = BridgeSettings::from_options(options, lookup).map_err(to_wit_error)?;
     Ok(WorkloadIdentityCredential::new(settings))
 }
 

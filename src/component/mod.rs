@@ -10,8 +10,14 @@ mod wasi_platform;
 #[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
 mod wasi_store;
 
-#[cfg(all(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
-compile_error!("build one variant at a time: keyvalue-draft2 (Spin) or keyvalue-draft (wasmCloud)");
+#[cfg(any(
+    all(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
+    all(feature = "via-bridge", feature = "keyvalue-draft2"),
+    all(feature = "via-bridge", feature = "keyvalue-draft"),
+))]
+compile_error!(
+    "build one variant at a time: via-bridge, keyvalue-draft2 (Spin) or keyvalue-draft (wasmCloud)"
+);
 
 use bindings::{exports, wasi};
 
@@ -23,9 +29,22 @@ use bindings::{exports, wasi};
 mod bindings {
     use super::guest::Component;
 
-    #[cfg(not(any(feature = "keyvalue-draft2", feature = "keyvalue-draft")))]
+    // One world per variant: the base's, the token bridge's (no filesystem, so none of its
+    // bindings, nor the code that reads the token file, exist in that component), and the two
+    // wasi:keyvalue variants' (the base's imports and a store).
+    #[cfg(not(any(
+        feature = "via-bridge",
+        feature = "keyvalue-draft2",
+        feature = "keyvalue-draft"
+    )))]
     wit_bindgen::generate!({
         world: "workload-identity",
+        path: "wit",
+        generate_all,
+    });
+    #[cfg(feature = "via-bridge")]
+    wit_bindgen::generate!({
+        world: "workload-identity-via-bridge",
         path: "wit",
         generate_all,
     });

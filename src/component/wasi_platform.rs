@@ -1,4 +1,5 @@
-//! [`Platform`] over wasi:clocks, wasi:random, wasi:filesystem and wasi:http.
+//! [`Platform`] over wasi:clocks, wasi:random and wasi:http, and [`FilePlatform`] over
+//! wasi:filesystem (not in the token bridge's variant, whose world has no filesystem).
 //! The timeouts and the deadline come from the core; this layer only applies them. Every wait on
 //! the host (the response, each body chunk, each write) is a poll together with a timer at the
 //! deadline: the host's HTTP client may ignore the timeouts, the deadline still holds.
@@ -6,7 +7,9 @@
 use crate::prelude::*;
 
 use super::wasi::clocks::{monotonic_clock, wall_clock};
+#[cfg(not(feature = "via-bridge"))]
 use super::wasi::filesystem::preopens;
+#[cfg(not(feature = "via-bridge"))]
 use super::wasi::filesystem::types::{
     DescriptorFlags, ErrorCode as FileErrorCode, OpenFlags, PathFlags,
 };
@@ -18,9 +21,11 @@ use super::wasi::http::types::{
 use super::wasi::io::poll::{Pollable, poll};
 use super::wasi::io::streams::{OutputStream, StreamError};
 use super::wasi::random::random;
-use crate::platform::{
-    FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
-};
+use crate::authority;
+use crate::platform::{self, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform};
+#[cfg(not(feature = "via-bridge"))]
+use crate::platform::{FilePlatform, FileReadError};
+#[cfg(not(feature = "via-bridge"))]
 use crate::preopens::locate;
 use crate::text::Seconds;
 
@@ -52,6 +57,18 @@ impl Platform for WasiPlatform {
         bytes
     }
 
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let bound = Bound {
+            deadline: request.deadline,
+            nanos: request.deadline.saturating_sub(monotonic_clock::now()),
+        };
+        let response = send_request(request, bound)?;
+        read_response(response, bound)
+    }
+}
+
+#[cfg(not(feature = "via-bridge"))]
+impl FilePlatform for WasiPlatform {
     fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
         let preopens = preopens::get_directories();
         let Some(located) = locate(path, preopens.iter().map(|(_, name)| name.as_str())) else {
@@ -80,15 +97,6 @@ impl Platform for WasiPlatform {
             }
         }
         Ok(bytes)
-    }
-
-    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
-        let bound = Bound {
-            deadline: request.deadline,
-            nanos: request.deadline.saturating_sub(monotonic_clock::now()),
-        };
-        let response = send_request(request, bound)?;
-        read_response(response, bound)
     }
 }
 
@@ -134,11 +142,19 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
     }
     let outgoing = OutgoingRequest::new(headers);
     let refused = |what: &str| format!("the host refused the request {what}");
+    let method = match request.method {
+        platform::Method::Post => Method::Post,
+        platform::Method::Get => Method::Get,
+    };
+    let scheme = match request.endpoint.scheme {
+        authority::Scheme::Https => Scheme::Https,
+        authority::Scheme::Http => Scheme::Http,
+    };
     outgoing
-        .set_method(&Method::Post)
+        .set_method(&method)
         .map_err(|()| refused("method"))?;
     outgoing
-        .set_scheme(Some(&Scheme::Https))
+        .set_scheme(Some(&scheme))
         .map_err(|()| refused("scheme"))?;
     outgoing
         .set_authority(Some(&request.endpoint.host))
@@ -156,6 +172,7 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
+    // A GET's body is empty: written as nothing and finished, as the token bridge takes it.
     let sent = write_body(body, &request.body, bound);
     // Dropping the future (on return) drops the request: a stalled one ends here.
     let arrived = bound.ready(&future_response.subscribe());
@@ -356,6 +373,7 @@ fn stream_error(error: StreamError) -> String {
     }
 }
 
+#[cfg(not(feature = "via-bridge"))]
 fn file_error(error: FileErrorCode) -> FileReadError {
     match error {
         FileErrorCode::NoEntry => FileReadError::NotFound,

@@ -27,6 +27,11 @@ pub const SPIN_APP_KEYVALUE_DRAFT2: &str = env!("GUEST_SPIN_APP_KEYVALUE_DRAFT2"
 #[cfg(all(feature = "shared-cache", feature = "compositions"))]
 pub const SPIN_APP_KEYVALUE_DRAFT: &str = env!("GUEST_SPIN_APP_KEYVALUE_DRAFT");
 
+/// The credential's variant that takes tokens from the token bridge (feature `via-bridge`,
+/// world `workload-identity-via-bridge`), `azure_workload_identity_via_bridge.wasm`.
+#[cfg(feature = "via-bridge")]
+pub const CREDENTIAL_VIA_BRIDGE: &str = env!("GUEST_CREDENTIAL_VIA_BRIDGE");
+
 /// The benchmark's floor: the credential's WIT with the work removed.
 #[cfg(feature = "floor")]
 pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");
@@ -51,6 +56,18 @@ pub const SPIN_APP: &str = env!("GUEST_SPIN_KEY_VAULT");
 /// example app and its component dependency.
 #[cfg(feature = "compositions")]
 pub const SPIN_APP_COMPOSITION: &str = env!("GUEST_SPIN_APP_COMPOSITION");
+
+/// `wac plug spin_key_vault.wasm --plug azure_workload_identity_via_bridge.wasm`: the Spin app
+/// with the variant that takes tokens from the token bridge.
+#[cfg(all(feature = "compositions", feature = "via-bridge"))]
+pub const SPIN_APP_VIA_BRIDGE: &str = env!("GUEST_SPIN_APP_VIA_BRIDGE");
+
+/// TEST ONLY: `wac plug spin_key_vault_via_bridge.wasm --plug reroute_for_tests.wasm`, for the
+/// `wasmtime serve` test of the bridge variant (only the vault's requests are rerouted; the bridge
+/// is plain http on loopback already). Never shipped.
+#[cfg(all(feature = "test-reroute", feature = "via-bridge"))]
+pub const SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS: &str =
+    env!("GUEST_SPIN_APP_VIA_BRIDGE_REROUTED_FOR_TESTS");
 
 /// TEST ONLY: `wac plug spin_key_vault_with_credential.wasm --plug reroute_for_tests.wasm`, the
 /// Spin composition whose outgoing requests go to the loopback addresses

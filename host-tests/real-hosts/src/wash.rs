@@ -31,8 +31,9 @@ pub struct WashApp<'a> {
     pub linked: Option<(&'a str, &'a Path)>,
     /// `dev.http_client_ca_paths`: CAs outgoing HTTPS trusts besides the public roots.
     pub ca: Option<&'a Path>,
-    /// `dev.volumes`: a host directory and where the component sees it.
-    pub volume: (&'a Path, &'a str),
+    /// `dev.volumes`: a host directory and where the component sees it; `None` for a component
+    /// that reads no file (the token bridge's variant of the credential).
+    pub volume: Option<(&'a Path, &'a str)>,
     /// `workload.environment.config`: the component's variables (it sees no others).
     pub environment: &'a [(&'a str, String)],
 }
@@ -57,11 +58,13 @@ impl WashApp<'_> {
                 path(file)
             ));
         }
-        yaml.push_str(&format!(
-            "  volumes:\n    - host_path: {}\n      guest_path: {}\n",
-            path(self.volume.0),
-            quoted(self.volume.1)
-        ));
+        if let Some((host, guest)) = self.volume {
+            yaml.push_str(&format!(
+                "  volumes:\n    - host_path: {}\n      guest_path: {}\n",
+                path(host),
+                quoted(guest)
+            ));
+        }
         yaml.push_str("workload:\n  environment:\n    config:\n");
         for (name, value) in self.environment {
             yaml.push_str(&format!("      {name}: {}\n", quoted(value)));

@@ -34,20 +34,24 @@ pub fn installed(target_dir: &Path) -> PathBuf {
     target_dir.join("tools").join("bin").join("wasmtime")
 }
 
-/// `wasmtime serve -Scli --addr 127.0.0.1:0 --dir <host>::<guest> --env NAME=VALUE…
+/// `wasmtime serve -Scli --addr 127.0.0.1:0 [--dir <host>::<guest>] --env NAME=VALUE…
 /// <extra> <component>`; returns once it serves, on the port it printed, or fails the test
-/// with its output.
+/// with its output. `dir` is `None` for a component that reads no file (the token bridge's
+/// variant of the credential).
 pub fn start(
     wasmtime: &Path,
     component: &Path,
-    dir: (&Path, &str),
+    dir: Option<(&Path, &str)>,
     environment: &[(&str, String)],
     extra: &[&str],
 ) -> ServingHost {
     let mut command = Command::new(wasmtime);
-    command
-        .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
-        .arg(format!("{}::{}", dir.0.display(), dir.1));
+    command.args(["serve", "-Scli", "--addr", "127.0.0.1:0"]);
+    if let Some((host, guest)) = dir {
+        command
+            .arg("--dir")
+            .arg(format!("{}::{guest}", host.display()));
+    }
     for (name, value) in environment {
         command.arg("--env").arg(format!("{name}={value}"));
     }

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::via_bridge::{BridgePod, SECRET, WRONG_SECRET};
 use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
 use host_tests::{FakeResponse, FakeService, ThrowAwayCa, UPSTREAM_BODY};
@@ -77,7 +78,7 @@ impl Pod {
                 component: Path::new(component),
                 linked,
                 ca: trust_ca.then_some(ca.as_path()),
-                volume: (self.volume.path(), AKS_WEBHOOK_1_6_VOLUME),
+                volume: Some((self.volume.path(), AKS_WEBHOOK_1_6_VOLUME)),
                 environment: &environment(Some(self.entra.authority_host())),
             },
         )
@@ -225,4 +226,75 @@ fn without_http_client_ca_paths_the_app_answers_502_naming_the_authority_and_a_t
     // Refused at the TLS handshake: no token request reached the fake, nothing reached the vault.
     assert_eq!(pod.entra.token_calls(), 0);
     assert!(pod.vault.requests().is_empty());
+}
+
+/// The app with the token bridge variant, composed (`spin_key_vault_via_bridge.wasm`) or linked
+/// by wash, served with the real token bridge beside it and no volume: 1,000 requests sequential,
+/// 1,000 16 at a time, one Entra call; then a wrong `IDENTITY_HEADER` named.
+fn serves_the_app_via_the_bridge(wash: &Path, component: &str, linked: Option<(&str, &Path)>) {
+    let ca = ThrowAwayCa::generate();
+    let vault = FakeService::https(
+        &ca,
+        VAULT_HOST,
+        SocketAddr::from(([127, 0, 0, 1], 443)),
+        FakeResponse::json(200, UPSTREAM_BODY),
+    );
+    let pod = BridgePod::new(vault);
+    let ca_path = ca.cert_path();
+    let start = |secret: &str| {
+        real_hosts_tests::wash::start_dev(
+            wash,
+            &WashApp {
+                component: Path::new(component),
+                linked,
+                ca: Some(ca_path.as_path()),
+                volume: None,
+                environment: &pod.environment(secret),
+            },
+        )
+    };
+    let what = if linked.is_some() {
+        "wash dev, the variant linked by wash"
+    } else {
+        "wash dev, the wac plug composite"
+    };
+    let host = start(SECRET);
+    pod.assert_served_with_one_entra_call(&host, what);
+    let (status, log) = host.stop();
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "wash dev did not stop cleanly ({status:?}):\n{}",
+        pod.clean(&log)
+    );
+    pod.assert_clean(&log, "wash dev");
+
+    let host = start(WRONG_SECRET);
+    pod.assert_wrong_secret_named(&host);
+    let (_, log) = host.stop();
+    pod.assert_clean(&log, "wash dev");
+}
+
+#[test]
+fn wash_dev_serves_the_bridge_variant_composite_with_one_entra_call() {
+    let wash = wash();
+    if !private_network::entered(&[VAULT_HOST], RUN_BOUND) {
+        return;
+    }
+    serves_the_app_via_the_bridge(&wash, guest_artifacts::SPIN_APP_VIA_BRIDGE, None);
+}
+
+#[test]
+fn wash_dev_links_the_bridge_variant_itself_with_one_entra_call() {
+    let wash = wash();
+    if !private_network::entered(&[VAULT_HOST], RUN_BOUND) {
+        return;
+    }
+    serves_the_app_via_the_bridge(
+        &wash,
+        guest_artifacts::SPIN_APP,
+        Some((
+            "credential",
+            Path::new(guest_artifacts::CREDENTIAL_VIA_BRIDGE),
+        )),
+    );
 }

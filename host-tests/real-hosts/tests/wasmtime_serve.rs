@@ -11,26 +11,14 @@
 
 mod common;
 
-use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
+use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment, wasmtime};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
 use host_tests::{FakeResponse, FakeService, UPSTREAM_BODY};
 use real_hosts_tests::EntraServer;
 use real_hosts_tests::ServingHost;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 const AUTHORITY: &str = "login.microsoftonline.com";
-
-/// The CLI, installed once for this binary's tests (about 8 minutes the first time).
-fn wasmtime() -> &'static Path {
-    static WASMTIME: OnceLock<PathBuf> = OnceLock::new();
-    WASMTIME.get_or_init(|| {
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target>/tmp");
-        real_hosts_tests::wasmtime_serve::installed(target_dir)
-    })
-}
 
 /// The fakes, over plain http on loopback ports, and the token volume.
 struct Pod {
@@ -73,7 +61,7 @@ impl Pod {
         real_hosts_tests::wasmtime_serve::start(
             wasmtime(),
             Path::new(guest_artifacts::SPIN_APP_REROUTED_FOR_TESTS),
-            (self.volume.path(), AKS_WEBHOOK_1_6_VOLUME),
+            Some((self.volume.path(), AKS_WEBHOOK_1_6_VOLUME)),
             &variables,
             flags,
         )

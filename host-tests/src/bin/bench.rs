@@ -86,7 +86,10 @@ fn main() -> wasmtime::Result<()> {
     // `--store-hits <n>`: the shared-store row alone, over n fresh instances, for profiling it
     // (`BENCH_PERF_MAP=1 perf record`).
     if let Some(at) = args.iter().position(|arg| arg == "--store-hits") {
-        let samples = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+        let samples = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
         let plan = Plan {
             instantiate_samples: samples,
             ..QUICK

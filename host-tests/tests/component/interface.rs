@@ -31,3 +31,19 @@ fn component_exports_azure_identity_and_imports_exactly_what_it_uses() {
         ]
     );
 }
+
+#[test]
+fn the_token_bridge_variant_exports_the_same_and_imports_the_same_but_no_filesystem() {
+    let path = guest_artifacts::CREDENTIAL_VIA_BRIDGE;
+    let variant =
+        CredentialComponent::load(path).unwrap_or_else(|error| panic!("loading {path}: {error:?}"));
+    let (imports, exports) = variant.interface_names();
+    let (base_imports, base_exports) = CredentialComponent::shared().interface_names();
+    assert_eq!(exports, base_exports);
+    // It reads no token file: the app's sandbox never holds the service-account token.
+    let without_filesystem: Vec<&String> = base_imports
+        .iter()
+        .filter(|name| !name.starts_with("wasi:filesystem/"))
+        .collect();
+    assert_eq!(imports.iter().collect::<Vec<_>>(), without_filesystem);
+}

@@ -6,10 +6,14 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod via_bridge;
+
 use credential_host::{AKS_WEBHOOK_1_6_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_PATH};
 use host_tests::{FakeService, RecordedRequest, TokenDirectory, UPSTREAM_BODY};
 use real_hosts_tests::{EntraServer, redacted};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -26,6 +30,17 @@ pub const ROTATED_ASSERTION: &str =
 pub const COUNTED_REQUESTS: usize = 100;
 /// One request through a host: the credential's own bound (60 s) and a little more.
 const REQUEST_BOUND: Duration = Duration::from_secs(70);
+
+/// The wasmtime CLI, installed once for a test binary (about 8 minutes the first time).
+pub fn wasmtime() -> &'static Path {
+    static WASMTIME: OnceLock<PathBuf> = OnceLock::new();
+    WASMTIME.get_or_init(|| {
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("CARGO_TARGET_TMPDIR is <target>/tmp");
+        real_hosts_tests::wasmtime_serve::installed(target_dir)
+    })
+}
 
 /// The projected token volume, webhook v1.6: `token/azure-identity-token` through `..data`.
 pub struct TokenVolume(TokenDirectory);
