@@ -74,12 +74,12 @@ impl WorkloadIdentityCredential {
     /// variants) behind the instance's own cache: what that cache cannot serve is looked for
     /// there, at most one instance at a time refreshes it, and every token got is written there,
     /// sealed (`shared_cache`).
-    pub fn get_token_shared(
+    pub fn get_token_shared<S: SharedStore>(
         &mut self,
         scopes: &[String],
         options: &TokenRequestOptions,
         platform: &mut impl FilePlatform,
-        store: Option<&mut impl SharedStore>,
+        store: Option<&mut S>,
     ) -> Result<AccessToken, CredentialError> {
         if self.closed {
             return Err(cached::closed());
@@ -110,7 +110,7 @@ impl WorkloadIdentityCredential {
             let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
             let tenant_id = other_tenant.unwrap_or(&settings.tenant_id);
             let mut shared = None;
-            if let Some(store) = store {
+            if let Some(store) = store.filter(|_| S::IS_A_STORE) {
                 // The entry is sealed under the token file's contents: read (or re-read) it first.
                 let sealer = Sealer::from_assertion(&token_file.assertion(platform, false)?);
                 let name = entry_name(settings, tenant_id, scopes, options.enable_cae);
@@ -127,30 +127,43 @@ impl WorkloadIdentityCredential {
                     Fetched::Bypass => {}
                 }
             }
+            // A lease on an entry whose token is still valid: as with a valid token in the
+            // instance's cache, one short attempt, and that token if it fails.
+            let now = platform.now();
+            let in_store = match &shared {
+                Some((_, _, _, Some(held))) => held.valid_token(now).cloned(),
+                _ => None,
+            };
             let query = TokenQuery {
                 tenant_id,
                 scopes,
                 claims: claims.as_deref(),
                 known_tokens: ask.known_tokens,
-                valid_token_in_hand: ask.valid_token_in_hand,
+                valid_token_in_hand: ask.valid_token_in_hand || in_store.is_some(),
                 started: ask.started,
             };
             let result = exchange(settings, token_file, &query, platform);
-            match (shared, &result) {
+            match (shared, result) {
                 (Some((store, sealer, name, _)), Ok(token)) => {
                     // Stored as the cache will return it: with the one refresh rule's time.
                     let token = AccessToken {
-                        refresh_on: Some(refresh_at(token)),
-                        ..token.clone()
+                        refresh_on: Some(refresh_at(&token)),
+                        ..token
                     };
                     shared_cache::publish(store, platform, &sealer, &name, &token);
+                    Ok(token)
                 }
-                (Some((store, sealer, name, Some(held))), Err(_)) => {
-                    shared_cache::release(store, platform, &sealer, &name, held);
-                }
-                _ => {}
+                (Some((store, sealer, name, Some(held))), Err(error)) => match in_store {
+                    // The lease is kept to its end: the other instances serve the same token
+                    // meanwhile, and none asks again before.
+                    Some(token) => Ok(token),
+                    None => {
+                        shared_cache::release(store, platform, &sealer, &name, held);
+                        Err(error)
+                    }
+                },
+                (_, result) => result,
             }
-            result
         })
     }
 

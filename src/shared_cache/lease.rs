@@ -47,6 +47,17 @@ pub struct Held {
     entry: Entry,
 }
 
+impl Held {
+    /// The entry's token, if it is still valid at `now` (wall-clock seconds): the refresh is
+    /// then one short attempt, and if it fails this token serves the caller.
+    pub fn valid_token(&self, now: u64) -> Option<&AccessToken> {
+        self.entry
+            .token
+            .as_ref()
+            .filter(|token| now < token.expires_on)
+    }
+}
+
 /// What the entry `name` gives: a token due for refresh only when another instance is already
 /// refreshing it (valid tokens are served meanwhile), else the lease of its refresh.
 pub fn fetch(
@@ -176,8 +187,10 @@ pub fn publish(
     let _ = store.set(name, &sealed);
 }
 
-/// Gives the lease back after a failed refresh, so that waiting instances try at once rather than
-/// at its end; unless another instance has replaced the entry since.
+/// Gives the lease back after a failed refresh with no valid token, so that waiting instances,
+/// which have none to serve, try at once rather than at its end; unless another instance has
+/// replaced the entry since. (With a valid token the lease is kept to its end instead: the
+/// others serve that token meanwhile, and Entra is not asked again for 15 s.)
 pub fn release(
     store: &mut impl SharedStore,
     platform: &mut impl Platform,

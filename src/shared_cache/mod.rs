@@ -18,6 +18,8 @@ mod seal;
 // The WASI layer implements `SharedStore` on a wasi:keyvalue bucket.
 pub mod store;
 
+#[cfg(test)]
+pub use lease::LEASE_SECONDS;
 pub use lease::{Fetched, fetch, publish, release};
 pub use name::entry_name;
 pub use seal::Sealer;

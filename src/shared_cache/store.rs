@@ -18,6 +18,10 @@ pub struct StoreFailure;
 
 /// A key-value store shared by the instances.
 pub trait SharedStore {
+    /// Whether this is a store at all: `false` only for [`NoStore`], so that code given none
+    /// is left out at compile time, however far the `None` is from where it is tested (the base
+    /// component's size depends on it).
+    const IS_A_STORE: bool = true;
     /// What the store offers for leases.
     fn atomics(&self) -> Atomics;
     /// The value under `name`, if any.
@@ -42,6 +46,8 @@ pub trait SharedStore {
 pub enum NoStore {}
 
 impl SharedStore for NoStore {
+    const IS_A_STORE: bool = false;
+
     fn atomics(&self) -> Atomics {
         match *self {}
     }

@@ -6,7 +6,7 @@ use super::entry::{Entry, Lease};
 use super::model_store::{Interleaved, ModelStore, Values, increment};
 use super::seal::{NONCE_BYTES, version_of};
 use super::store::Atomics;
-use super::{Sealer, entry_name};
+use super::{LEASE_SECONDS, Sealer, entry_name};
 use crate::credential::WorkloadIdentityCredential;
 use crate::error::{AccessToken, CredentialError};
 use crate::scripted_platform::ScriptedPlatform;
@@ -418,4 +418,52 @@ fn a_claims_challenge_skips_the_store_and_its_token_replaces_the_stored_one() {
         challenged
     );
     assert_eq!(platform.requests.len(), 2);
+}
+
+#[test]
+fn a_failed_refresh_with_a_valid_token_in_the_store_serves_it_and_holds_the_others_off_15_s() {
+    for atomics in [Atomics::CompareAndSwap, Atomics::IncrementOnly] {
+        let mut platform = platform();
+        let wall = platform.wall();
+        let mut store = ModelStore::new(atomics);
+        // Due 10 s ago, valid for 290 s more, and nobody refreshing it.
+        let due = token_of_another(wall - 3310, 3600, 3300);
+        store_entry(
+            &mut store.values,
+            &Entry {
+                lease: None,
+                token: Some(due.clone()),
+            },
+            1,
+        );
+        platform.answer(503, &[], r#"{"error":"temporarily_unavailable"}"#);
+        // The lease holder's one short attempt fails: it serves the valid token.
+        assert_eq!(
+            get(&mut instance(), &mut platform, &mut store).unwrap(),
+            due,
+            "{atomics:?}"
+        );
+        assert_eq!(
+            platform.requests.len(),
+            1,
+            "{atomics:?}: one attempt, no retries"
+        );
+        assert!(
+            platform.requests[0].deadline <= 5 * SECOND,
+            "{atomics:?}: a 5 s attempt"
+        );
+        // The others serve it too, without asking, until the lease ends.
+        platform.advance_seconds(LEASE_SECONDS - 1);
+        assert_eq!(
+            get(&mut instance(), &mut platform, &mut store).unwrap(),
+            due
+        );
+        assert_eq!(platform.requests.len(), 1, "{atomics:?}");
+        platform.advance_seconds(1);
+        let renewed = get(&mut instance(), &mut platform, &mut store).unwrap();
+        assert_eq!(
+            (renewed.token.as_str(), platform.requests.len()),
+            ("token-1", 2)
+        );
+    }
 }

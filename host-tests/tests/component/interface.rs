@@ -47,3 +47,17 @@ fn the_token_bridge_variant_exports_the_same_and_imports_the_same_but_no_filesys
         .collect();
     assert_eq!(imports.iter().collect::<Vec<_>>(), without_filesystem);
 }
+
+/// The variants add code the base component must not carry: the base stays within its size goal
+/// whatever they bring (the shared cache's ciphers, left out only if the compiler sees that the
+/// base has no store).
+#[test]
+fn the_base_component_stays_within_150_000_bytes() {
+    let size = std::fs::metadata(host_tests::COMPONENT_PATH)
+        .expect("the component is built")
+        .len();
+    assert!(
+        size <= 150_000,
+        "the base component is {size} B, over 150,000 B"
+    );
+}
