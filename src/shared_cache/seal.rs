@@ -19,6 +19,9 @@ use sha2::Sha256;
 const FORMAT: u8 = 1;
 pub const NONCE_BYTES: usize = 24;
 const TAG_BYTES: usize = 16;
+/// Largest entry opened: an entry holds one token (Entra's are a few KiB). A larger value, which
+/// only another writer can have put there, is a miss and is not copied.
+const MAX_SEALED_BYTES: usize = 64 * 1024;
 /// Binds the derived key to this use, so the same token file keyed for anything else gives
 /// another key.
 const SALT: &[u8] = b"azure-workload-identity: shared token cache";
@@ -73,7 +76,7 @@ impl Sealer {
     /// key (another or a rotated token file), another name, another format, or tampered bytes.
     pub fn open(&self, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
         let body = sealed.strip_prefix(&[FORMAT])?;
-        if body.len() < NONCE_BYTES + TAG_BYTES {
+        if body.len() < NONCE_BYTES + TAG_BYTES || body.len() > MAX_SEALED_BYTES {
             return None;
         }
         let (nonce, rest) = body.split_at(NONCE_BYTES);
@@ -144,6 +147,8 @@ mod tests {
         for cut in 0..sealed.len() {
             assert_eq!(sealer.open(NAME, &sealed[..cut]), None, "cut at {cut}");
         }
+        let huge = sealer.seal(NAME, vec![b'x'; 64 * 1024], [2; NONCE_BYTES]);
+        assert_eq!(sealer.open(NAME, &huge), None, "larger than any entry");
     }
 
     #[test]

@@ -467,3 +467,28 @@ fn a_failed_refresh_with_a_valid_token_in_the_store_serves_it_and_holds_the_othe
         );
     }
 }
+
+#[test]
+fn what_the_store_gave_shows_no_token_and_no_sealed_bytes_in_debug_output() {
+    let mut platform = platform();
+    let wall = platform.wall();
+    let mut store = ModelStore::new(Atomics::CompareAndSwap);
+    let due = token_of_another(wall - 3310, 3600, 3300);
+    store_entry(
+        &mut store.values,
+        &Entry {
+            lease: None,
+            token: Some(due.clone()),
+        },
+        1,
+    );
+    let fetched = super::fetch(
+        &mut store,
+        &mut platform,
+        &Sealer::from_assertion(ASSERTION),
+        &name(),
+    );
+    assert!(matches!(fetched, super::Fetched::Ask(Some(_))));
+    let debug = format!("{fetched:?}");
+    assert_eq!(debug, "Ask(Some(Held(..)))");
+}
