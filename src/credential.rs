@@ -11,7 +11,7 @@ use crate::exchange::{TokenQuery, exchange};
 use crate::platform::FilePlatform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
-use crate::shared_cache::{self, Fetched, NoStore, Sealer, SharedStore, entry_name};
+use crate::shared_cache::{self, Fetched, NoStore, Sealer, SharedStore, entry_name, pod_uid};
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -111,9 +111,18 @@ impl WorkloadIdentityCredential {
             let tenant_id = other_tenant.unwrap_or(&settings.tenant_id);
             let mut shared = None;
             if let Some(store) = store.filter(|_| S::IS_A_STORE) {
-                // The entry is sealed under the token file's contents: read (or re-read) it first.
-                let sealer = Sealer::from_assertion(&token_file.assertion(platform, false)?);
-                let name = entry_name(settings, tenant_id, scopes, options.enable_cae);
+                // The entry is sealed under the token file's contents, and named after the pod
+                // the token is bound to: read (or re-read) it first.
+                let assertion = token_file.assertion(platform, false)?;
+                let sealer = Sealer::from_assertion(&assertion);
+                let pod = pod_uid(&assertion);
+                let name = entry_name(
+                    settings,
+                    pod.as_deref(),
+                    tenant_id,
+                    scopes,
+                    options.enable_cae,
+                );
                 // A challenged token is asked for at once, like the instance's cache, and
                 // replaces the stored one, so that no instance serves the rejected token again.
                 let fetched = if challenged {

@@ -14,6 +14,7 @@
 mod entry;
 mod lease;
 mod name;
+mod pod;
 mod seal;
 // The WASI layer implements `SharedStore` on a wasi:keyvalue bucket.
 pub mod store;
@@ -22,6 +23,7 @@ pub mod store;
 pub use lease::LEASE_SECONDS;
 pub use lease::{Fetched, fetch, publish, release};
 pub use name::entry_name;
+pub use pod::pod_uid;
 pub use seal::Sealer;
 pub use store::{NoStore, SharedStore};
 

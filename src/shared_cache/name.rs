@@ -10,9 +10,16 @@ use sha2::{Digest, Sha256};
 pub const NAME_PREFIX: &str = "azure-identity/v1/";
 
 /// The name of the entry for a token of `tenant_id` for `scopes` (as a set: any order, repeats
-/// allowed) with CAE on or off, from these settings' authority and client. A hash: it is as long
-/// whatever the scopes, and tells a reader of the store nothing of what the tokens are for.
-pub fn entry_name(settings: &Settings, tenant_id: &str, scopes: &[String], cae: bool) -> String {
+/// allowed) with CAE on or off, from these settings' authority and client, kept by the pod `pod`
+/// (its uid, `pod::pod_uid`; `None` for a token bound to none). A hash: it is as long whatever the
+/// scopes, and tells a reader of the store nothing of what the tokens are for or whose they are.
+pub fn entry_name(
+    settings: &Settings,
+    pod: Option<&str>,
+    tenant_id: &str,
+    scopes: &[String],
+    cae: bool,
+) -> String {
     let mut scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     scopes.sort_unstable();
     scopes.dedup();
@@ -20,6 +27,7 @@ pub fn entry_name(settings: &Settings, tenant_id: &str, scopes: &[String], cae: 
     let tenant = tenant_id.to_ascii_lowercase();
     let cae = if cae { "cae" } else { "no-cae" };
     let parts = [
+        pod.unwrap_or(""),
         settings.authority.host.as_str(),
         settings.authority.path_prefix.as_str(),
         tenant.as_str(),
@@ -67,42 +75,54 @@ mod tests {
         let s = settings("client");
         let vault = entry_name(
             &s,
+            None,
             "tenant",
             &scopes(&["https://vault.azure.net/.default"]),
             false,
         );
         assert!(vault.starts_with(NAME_PREFIX) && vault.len() == NAME_PREFIX.len() + 32);
         assert!(!vault.contains("vault"), "{vault}");
-        let both = entry_name(&s, "tenant", &scopes(&["a", "b"]), false);
+        let both = entry_name(&s, None, "tenant", &scopes(&["a", "b"]), false);
         assert_eq!(
             both,
-            entry_name(&s, "TENANT", &scopes(&["b", "a", "b"]), false)
+            entry_name(&s, None, "TENANT", &scopes(&["b", "a", "b"]), false)
         );
         let others = [
             entry_name(
                 &s,
+                None,
                 "tenant",
                 &scopes(&["https://vault.azure.net/.default"]),
                 true,
             ),
             entry_name(
                 &s,
+                None,
                 "other",
                 &scopes(&["https://vault.azure.net/.default"]),
                 false,
             ),
             entry_name(
                 &settings("another"),
+                None,
                 "tenant",
                 &scopes(&["https://vault.azure.net/.default"]),
                 false,
             ),
-            entry_name(&s, "tenant", &scopes(&["ab"]), false),
+            entry_name(&s, None, "tenant", &scopes(&["ab"]), false),
             both,
         ];
         for other in &others {
             assert_ne!(&vault, other);
         }
         assert_ne!(others[3], others[4], "['ab'] and ['a', 'b'] differ");
+        // Each pod keeps its own entry.
+        let vault_scope = scopes(&["https://vault.azure.net/.default"]);
+        let pod_a = entry_name(&s, Some("uid-a"), "tenant", &vault_scope, false);
+        assert_ne!(pod_a, vault);
+        assert_ne!(
+            pod_a,
+            entry_name(&s, Some("uid-b"), "tenant", &vault_scope, false)
+        );
     }
 }

@@ -33,7 +33,7 @@ fn instance() -> WorkloadIdentityCredential {
 }
 
 fn name() -> String {
-    entry_name(&settings(), "tenant", &[VAULT.into()], false)
+    entry_name(&settings(), None, "tenant", &[VAULT.into()], false)
 }
 
 fn platform() -> ScriptedPlatform {

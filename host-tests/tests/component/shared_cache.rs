@@ -251,3 +251,36 @@ fn a_refusal_with_a_store_names_neither_the_assertion_nor_a_token_nor_what_the_s
         }
     }
 }
+
+/// Two projected tokens of one service account, bound to two pods (the claim
+/// `kubernetes.io.pod.uid`), as two replicas of a deployment get them.
+const POD_A_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiYXBpOi8vQXp1cmVBRFRva2VuRXhjaGFuZ2UiXSwia3ViZXJuZXRlcy5pbyI6eyJuYW1lc3BhY2UiOiJhcHBzIiwicG9kIjp7Im5hbWUiOiJ3b3JrbG9hZC02YTFlMCIsInVpZCI6IjZhMWUwYzUyLTExMTEtNGIyYy05ZDNlLWFhYWFhYWFhYWFhYSJ9LCJzZXJ2aWNlYWNjb3VudCI6eyJuYW1lIjoid29ya2xvYWQiLCJ1aWQiOiIwZDNjMmIxYSJ9fSwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmFwcHM6d29ya2xvYWQifQ.c2lnLTZhMWUwYzUyLTExMTEtNGIyYy05ZDNlLWFhYWFhYWFhYWFhYQ";
+const POD_B_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiYXBpOi8vQXp1cmVBRFRva2VuRXhjaGFuZ2UiXSwia3ViZXJuZXRlcy5pbyI6eyJuYW1lc3BhY2UiOiJhcHBzIiwicG9kIjp7Im5hbWUiOiJ3b3JrbG9hZC02YTFlMCIsInVpZCI6IjZhMWUwYzUyLTIyMjItNGIyYy05ZDNlLWJiYmJiYmJiYmJiYiJ9LCJzZXJ2aWNlYWNjb3VudCI6eyJuYW1lIjoid29ya2xvYWQiLCJ1aWQiOiIwZDNjMmIxYSJ9fSwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmFwcHM6d29ya2xvYWQifQ.c2lnLTZhMWUwYzUyLTIyMjItNGIyYy05ZDNlLWJiYmJiYmJiYmJiYg";
+
+#[test]
+fn pods_sharing_one_store_keep_an_entry_each_and_do_not_overwrite_each_others() {
+    for draft in DRAFTS {
+        let pod_a = PerRequestHost::new(draft);
+        pod_a.tokens.write_token(POD_A_TOKEN).unwrap();
+        let mut pod_b = PerRequestHost::new(draft);
+        pod_b.tokens.write_token(POD_B_TOKEN).unwrap();
+        pod_b.store = pod_a.store.clone();
+        // Requests alternate between the replicas, as a load balancer sends them.
+        for _ in 0..50 {
+            pod_a.request();
+            pod_b.request();
+        }
+        // Each pod seals with its own token, so it cannot open the other's entry: named alike,
+        // they would overwrite each other on every request.
+        assert_eq!(
+            (pod_a.entra_calls(), pod_b.entra_calls()),
+            (1, 1),
+            "{draft:?}"
+        );
+        assert_eq!(
+            pod_a.store.contents().len(),
+            2,
+            "{draft:?}: one entry per pod"
+        );
+    }
+}
