@@ -5,11 +5,14 @@
 //! `spin up` applies to `files` mounts, against the command the README gives; and that the
 //! credential is the wasi:keyvalue 0.2.0-draft2 variant the README builds, with its store granted.
 
-use manifests_check::{WEBHOOK_TOKEN_VOLUMES, commands_in_markdown, examples_dir, repo_root};
+use manifests_check::{
+    WEBHOOK_TOKEN_VOLUMES, built_credential, commands_in_markdown, credential_build, examples_dir,
+    flag, repo_root, resolved,
+};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,64 +193,8 @@ fn readme_commands() -> Vec<String> {
     commands_in_markdown(&readme)
 }
 
-/// The credential's package: the repository's root crate.
-const CREDENTIAL_PACKAGE: &str = "azure-workload-identity";
 /// The feature of the variant Spin's store fits: compare-and-swap, which Spin 3 and 4 provide.
 const SPIN_VARIANT: &str = "keyvalue-draft2";
-
-/// The credential's `cargo build` among `commands`, as words.
-fn credential_build(commands: &[String]) -> Vec<String> {
-    let builds: Vec<Vec<String>> = commands
-        .iter()
-        .map(|command| command.split_whitespace().map(str::to_owned).collect())
-        .filter(|words: &Vec<String>| {
-            words.starts_with(&["cargo".to_owned(), "build".to_owned()])
-                && flag(words, "-p") == Some(CREDENTIAL_PACKAGE)
-        })
-        .collect();
-    match <[Vec<String>; 1]>::try_from(builds) {
-        Ok([build]) => build,
-        Err(builds) => panic!("not one build of {CREDENTIAL_PACKAGE} in {commands:?}: {builds:?}"),
-    }
-}
-
-/// The value of `--name value` or `--name=value` in `words`.
-fn flag<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
-    let prefix = format!("{name}=");
-    words.iter().enumerate().find_map(|(at, word)| {
-        if word == name {
-            words.get(at + 1).map(String::as_str)
-        } else {
-            word.strip_prefix(&prefix)
-        }
-    })
-}
-
-/// Where `build`, run in `dir`, puts the credential's component: a `--target-dir` is taken from
-/// `dir`, and without one cargo builds in the workspace's `target/` wherever it runs.
-fn built_credential(dir: &Path, build: &[String]) -> PathBuf {
-    let target_dir = match flag(build, "--target-dir") {
-        Some(target_dir) => resolved(dir, target_dir),
-        None => repo_root().join("target"),
-    };
-    target_dir.join("wasm32-wasip2/release/azure_workload_identity.wasm")
-}
-
-/// `path` relative to `base`, with `..` taken back (no file system access).
-fn resolved(base: &Path, path: &str) -> PathBuf {
-    let mut resolved = base.to_path_buf();
-    for part in Path::new(path).components() {
-        match part {
-            PathPart::ParentDir => {
-                resolved.pop();
-            }
-            PathPart::Normal(name) => resolved.push(name),
-            PathPart::RootDir => resolved = PathBuf::from("/"),
-            PathPart::CurDir | PathPart::Prefix(_) => {}
-        }
-    }
-    resolved
-}
 
 #[test]
 fn spin_toml_has_only_keys_spin_reads_and_its_trigger_names_its_component() {
