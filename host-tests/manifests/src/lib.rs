@@ -5,13 +5,15 @@
 //! (`envsubst`), with sample values.
 
 //!
-//! This library is the plain part (rendering, finding the files and the commands); the
+//! This library is the plain part (rendering, finding the files, the commands and the builds); the
 //! validators, run from a venv under the target directory, are in `tests/common`.
 
+mod builds;
 mod envsubst;
 mod examples;
 mod walkthrough;
 
+pub use builds::{CREDENTIAL_PACKAGE, built_credential, credential_build, flag, resolved};
 pub use envsubst::envsubst;
 pub use examples::{
     SAMPLE_ENV, WEBHOOK_TOKEN_VOLUMES, examples_dir, render_sample, repo_root,

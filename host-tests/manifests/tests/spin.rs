@@ -2,13 +2,17 @@
 //! and no Spin binary can be installed here): the keys of Spin's manifest schema v2
 //! (`crates/manifest/src/schema/v2.rs`, `common.rs`) and of its HTTP trigger
 //! (`crates/http/src/config.rs`), unknown keys refused as Spin refuses them; then the rules
-//! `spin up` applies to `files` mounts, against the command the README gives.
+//! `spin up` applies to `files` mounts, against the command the README gives; and that the
+//! credential is the wasi:keyvalue 0.2.0-draft2 variant the README builds, with its store granted.
 
-use manifests_check::{WEBHOOK_TOKEN_VOLUMES, commands_in_markdown, examples_dir, repo_root};
+use manifests_check::{
+    WEBHOOK_TOKEN_VOLUMES, built_credential, commands_in_markdown, credential_build, examples_dir,
+    flag, repo_root, resolved,
+};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,16 +78,16 @@ struct Component {
     _allowed_http_hosts: Vec<String>,
     #[serde(default, rename = "allowed_outbound_hosts")]
     _allowed_outbound_hosts: Vec<String>,
-    #[serde(default, rename = "key_value_stores")]
-    _key_value_stores: Vec<String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
     #[serde(default, rename = "sqlite_databases")]
     _sqlite_databases: Vec<String>,
     #[serde(default, rename = "ai_models")]
     _ai_models: Vec<String>,
     #[serde(default, rename = "targets")]
     _targets: IgnoredAny,
-    #[serde(default, rename = "build")]
-    _build: Option<Build>,
+    #[serde(default)]
+    build: Option<Build>,
     #[serde(default, rename = "tool")]
     _tool: IgnoredAny,
     dependencies_inherit_configuration: Option<bool>,
@@ -120,12 +124,34 @@ enum FilesMount {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Build {
-    #[serde(rename = "command")]
-    _command: toml::Value,
-    #[serde(default, rename = "workdir")]
-    _workdir: Option<String>,
+    command: BuildCommand,
+    #[serde(default)]
+    workdir: Option<String>,
     #[serde(default, rename = "watch")]
     _watch: Vec<String>,
+}
+
+/// `command`: one command line, or several run in turn.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BuildCommand {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl BuildCommand {
+    /// Each command, `&&` chains split.
+    fn commands(&self) -> Vec<String> {
+        let lines = match self {
+            BuildCommand::One(line) => std::slice::from_ref(line),
+            BuildCommand::Several(lines) => lines.as_slice(),
+        };
+        lines
+            .iter()
+            .flat_map(|line| line.split("&&"))
+            .map(|command| command.trim().to_owned())
+            .collect()
+    }
 }
 
 /// A component dependency: only a local `path` is used here; the other forms are Spin's too.
@@ -161,21 +187,14 @@ fn spin_up() -> String {
         .expect("the README's `spin up` command")
 }
 
-/// `path` relative to `base`, with `..` taken back (no file system access).
-fn resolved(base: &Path, path: &str) -> PathBuf {
-    let mut resolved = base.to_path_buf();
-    for part in Path::new(path).components() {
-        match part {
-            PathPart::ParentDir => {
-                resolved.pop();
-            }
-            PathPart::Normal(name) => resolved.push(name),
-            PathPart::RootDir => resolved = PathBuf::from("/"),
-            PathPart::CurDir | PathPart::Prefix(_) => {}
-        }
-    }
-    resolved
+/// The README's commands.
+fn readme_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(spin_dir().join("README.md")).unwrap();
+    commands_in_markdown(&readme)
 }
+
+/// The feature of the variant Spin's store fits: compare-and-swap, which Spin 3 and 4 provide.
+const SPIN_VARIANT: &str = "keyvalue-draft2";
 
 #[test]
 fn spin_toml_has_only_keys_spin_reads_and_its_trigger_names_its_component() {
@@ -209,12 +228,49 @@ fn the_component_and_its_dependency_are_the_files_the_readme_builds() {
     let Dependency::Local { path, .. } = credential else {
         panic!("the credential is a local file")
     };
-    assert_eq!(
-        resolved(&spin_dir(), &path.to_string_lossy()),
-        release.join("azure_workload_identity.wasm")
-    );
-    // Without it Spin gives the credential no files, network or environment.
+    // The README's build runs at the repository's root, spin.toml's in its workdir (by default
+    // spin.toml's directory).
+    let readme_build = credential_build(&readme_commands());
+    let readme_built = built_credential(&repo_root(), &readme_build);
+    assert_eq!(resolved(&spin_dir(), &path.to_string_lossy()), readme_built);
+    let build = component.build.as_ref().expect("spin.toml's build");
+    let workdir = resolved(&spin_dir(), build.workdir.as_deref().unwrap_or("."));
+    let spin_build = credential_build(&build.command.commands());
+    assert_eq!(built_credential(&workdir, &spin_build), readme_built);
+    for build in [&readme_build, &spin_build] {
+        assert_eq!(flag(build, "--features"), Some(SPIN_VARIANT), "{build:?}");
+    }
+    // The variant's file has the base component's name: in the base's target dir, one build
+    // would overwrite the other.
+    assert_ne!(readme_built, release.join("azure_workload_identity.wasm"));
+    // Without it Spin gives the credential no files, network, environment or store.
     assert_eq!(component.dependencies_inherit_configuration, Some(true));
+}
+
+#[test]
+fn the_store_the_credential_opens_is_one_the_component_may_use() {
+    let component = &manifest().component["key-vault-secrets"];
+    let spin_up = spin_up();
+    let passed = spin_up
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("AZURE_TOKEN_CACHE_STORE="))
+        .map(|value| value.trim_matches('"'));
+    // The credential's default when AZURE_TOKEN_CACHE_STORE is unset, and Spin's default store.
+    let store = component
+        .environment
+        .get("AZURE_TOKEN_CACHE_STORE")
+        .map(String::as_str)
+        .or(passed)
+        .unwrap_or("default");
+    // Spin refuses any other store: the credential would then ask Entra on every request.
+    assert!(
+        component
+            .key_value_stores
+            .iter()
+            .any(|label| label == store),
+        "the credential opens {store:?}, spin.toml grants {:?}",
+        component.key_value_stores
+    );
 }
 
 #[test]

@@ -78,6 +78,31 @@ pub fn load_yaml(path: &Path) -> Result<(), String> {
     }
 }
 
+/// `expression` (Python, over `doc`: the one document of the YAML file `path`), an iterable of
+/// strings, one a line: to read a manifest's fields where no Rust YAML parser is at hand.
+pub fn yaml_lines(path: &Path, expression: &str) -> Vec<String> {
+    let script = format!(
+        "import sys, yaml\ndoc = yaml.safe_load(open(sys.argv[1]))\nfor line in ({expression}):\n    print(line)"
+    );
+    let output = run(
+        Command::new(venv_bin().join("python"))
+            .args(["-c", &script])
+            .arg(path),
+        "python -c yaml.safe_load",
+    );
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `patch` merged into the one object of `base` the way `kubectl patch` merges a strategic
 /// merge patch into a Deployment, written to `merged` (see `strategic_merge.py`).
 pub fn strategic_merge(base: &Path, patch: &Path, merged: &Path) {
