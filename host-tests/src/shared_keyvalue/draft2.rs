@@ -1,6 +1,8 @@
 //! `wasi:keyvalue@0.2.0-draft2`, store and atomics (compare-and-swap), on the shared store.
 
-use super::{BucketHandle, CasHandle, HasKeyValue, KeyValueView, STORE_IDENTIFIER, increment};
+use super::{
+    BucketHandle, CasHandle, HasKeyValue, KeyValueView, STORE_IDENTIFIER, SharedKeyValue, increment,
+};
 use wasmtime::Result;
 use wasmtime::component::{Linker, Resource};
 
@@ -33,93 +35,7 @@ pub fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
-fn other(message: impl Into<String>) -> store::Error {
-    store::Error::Other(message.into())
-}
-
-impl KeyValueView<'_> {
-    fn bucket(
-        &self,
-        bucket: &Resource<BucketHandle>,
-    ) -> Result<super::SharedKeyValue, store::Error> {
-        let handle = self.table.get(bucket).map_err(|e| other(e.to_string()))?;
-        Ok(handle.0.clone())
-    }
-}
-
-impl store::Host for KeyValueView<'_> {
-    fn open(&mut self, identifier: String) -> Result<Resource<BucketHandle>, store::Error> {
-        match self.store {
-            // Spin refuses a label the component is not granted.
-            Some(shared) if identifier == STORE_IDENTIFIER => self
-                .table
-                .push(BucketHandle(shared.clone()))
-                .map_err(|e| other(e.to_string())),
-            Some(_) => Err(store::Error::AccessDenied),
-            None => Err(store::Error::NoSuchStore),
-        }
-    }
-}
-
-impl store::HostBucket for KeyValueView<'_> {
-    fn get(
-        &mut self,
-        bucket: Resource<BucketHandle>,
-        key: String,
-    ) -> Result<Option<Vec<u8>>, store::Error> {
-        let shared = self.bucket(&bucket)?;
-        shared
-            .operate(|values| values.get(&key).cloned())
-            .ok_or_else(|| other("failing"))
-    }
-
-    fn set(
-        &mut self,
-        bucket: Resource<BucketHandle>,
-        key: String,
-        value: Vec<u8>,
-    ) -> Result<(), store::Error> {
-        let shared = self.bucket(&bucket)?;
-        shared
-            .operate(|values| drop(values.insert(key, value)))
-            .ok_or_else(|| other("failing"))
-    }
-
-    fn delete(&mut self, bucket: Resource<BucketHandle>, key: String) -> Result<(), store::Error> {
-        let shared = self.bucket(&bucket)?;
-        shared
-            .operate(|values| drop(values.remove(&key)))
-            .ok_or_else(|| other("failing"))
-    }
-
-    fn exists(
-        &mut self,
-        bucket: Resource<BucketHandle>,
-        key: String,
-    ) -> Result<bool, store::Error> {
-        let shared = self.bucket(&bucket)?;
-        shared
-            .operate(|values| values.contains_key(&key))
-            .ok_or_else(|| other("failing"))
-    }
-
-    fn list_keys(
-        &mut self,
-        bucket: Resource<BucketHandle>,
-        _cursor: Option<String>,
-    ) -> Result<store::KeyResponse, store::Error> {
-        let shared = self.bucket(&bucket)?;
-        let keys = shared
-            .operate(|values| values.keys().cloned().collect())
-            .ok_or_else(|| other("failing"))?;
-        Ok(store::KeyResponse { keys, cursor: None })
-    }
-
-    fn drop(&mut self, bucket: Resource<BucketHandle>) -> Result<()> {
-        self.table.delete(bucket)?;
-        Ok(())
-    }
-}
+store_host!(String);
 
 impl atomics::Host for KeyValueView<'_> {
     fn increment(
@@ -128,7 +44,7 @@ impl atomics::Host for KeyValueView<'_> {
         key: String,
         delta: i64,
     ) -> Result<i64, store::Error> {
-        let shared = self.bucket(&bucket)?;
+        let shared = shared_of(self, &bucket)?;
         shared
             .operate(|values| increment(values, &key, delta))
             .ok_or_else(|| other("failing"))?
@@ -173,7 +89,7 @@ impl atomics::HostCas for KeyValueView<'_> {
         bucket: Resource<BucketHandle>,
         key: String,
     ) -> Result<Resource<CasHandle>, store::Error> {
-        let store = self.bucket(&bucket)?;
+        let store = shared_of(self, &bucket)?;
         self.table
             .push(CasHandle {
                 store,

@@ -5,6 +5,99 @@
 //! read, and one that read no value (the key was absent, or `current` was never called) swaps
 //! as an upsert, so two racing creators both succeed.
 
+/// The `store` interface's host, alike in both drafts but for the type of `list-keys`' cursor:
+/// one copy, expanded in each draft's module over the types bindgen generated there (which must
+/// have `store`, `Resource`, `BucketHandle`, `KeyValueView`, `SharedKeyValue` and
+/// `STORE_IDENTIFIER` in scope).
+macro_rules! store_host {
+    ($cursor:ty) => {
+        fn other(message: impl Into<String>) -> store::Error {
+            store::Error::Other(message.into())
+        }
+
+        fn shared_of(
+            view: &KeyValueView<'_>,
+            bucket: &Resource<BucketHandle>,
+        ) -> Result<SharedKeyValue, store::Error> {
+            let handle = view.table.get(bucket).map_err(|e| other(e.to_string()))?;
+            Ok(handle.0.clone())
+        }
+
+        impl store::Host for KeyValueView<'_> {
+            fn open(&mut self, identifier: String) -> Result<Resource<BucketHandle>, store::Error> {
+                match self.store {
+                    // Spin refuses a label the component is not granted.
+                    Some(shared) if identifier == STORE_IDENTIFIER => self
+                        .table
+                        .push(BucketHandle(shared.clone()))
+                        .map_err(|e| other(e.to_string())),
+                    Some(_) => Err(store::Error::AccessDenied),
+                    None => Err(store::Error::NoSuchStore),
+                }
+            }
+        }
+
+        impl store::HostBucket for KeyValueView<'_> {
+            fn get(
+                &mut self,
+                bucket: Resource<BucketHandle>,
+                key: String,
+            ) -> Result<Option<Vec<u8>>, store::Error> {
+                shared_of(self, &bucket)?
+                    .operate(|values| values.get(&key).cloned())
+                    .ok_or_else(|| other("failing"))
+            }
+
+            fn set(
+                &mut self,
+                bucket: Resource<BucketHandle>,
+                key: String,
+                value: Vec<u8>,
+            ) -> Result<(), store::Error> {
+                shared_of(self, &bucket)?
+                    .operate(|values| drop(values.insert(key, value)))
+                    .ok_or_else(|| other("failing"))
+            }
+
+            fn delete(
+                &mut self,
+                bucket: Resource<BucketHandle>,
+                key: String,
+            ) -> Result<(), store::Error> {
+                shared_of(self, &bucket)?
+                    .operate(|values| drop(values.remove(&key)))
+                    .ok_or_else(|| other("failing"))
+            }
+
+            fn exists(
+                &mut self,
+                bucket: Resource<BucketHandle>,
+                key: String,
+            ) -> Result<bool, store::Error> {
+                shared_of(self, &bucket)?
+                    .operate(|values| values.contains_key(&key))
+                    .ok_or_else(|| other("failing"))
+            }
+
+            fn list_keys(
+                &mut self,
+                bucket: Resource<BucketHandle>,
+                _cursor: Option<$cursor>,
+            ) -> Result<store::KeyResponse, store::Error> {
+                let keys = shared_of(self, &bucket)?
+                    .operate(|values| values.keys().cloned().collect())
+                    .ok_or_else(|| other("failing"))?;
+                Ok(store::KeyResponse { keys, cursor: None })
+            }
+
+            fn drop(&mut self, bucket: Resource<BucketHandle>) -> wasmtime::Result<()> {
+                self.table.delete(bucket)?;
+                Ok(())
+            }
+        }
+    };
+}
+
 mod draft;
 mod draft2;
 
