@@ -3,7 +3,7 @@
 
 use crate::prelude::*;
 
-use crate::cache::{TokenCache, refresh_at};
+use crate::cache::TokenCache;
 use crate::cached;
 use crate::claims::claims_to_send;
 use crate::error::{AccessToken, CredentialError};
@@ -11,7 +11,7 @@ use crate::exchange::{TokenQuery, exchange};
 use crate::platform::FilePlatform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
-use crate::shared_cache::{self, Fetched, NoStore, Sealer, SharedStore, entry_name, pod_uid};
+use crate::shared_cache::{NoStore, SharedStore, entry_name, pod_uid, through_store};
 use crate::token_file::TokenFile;
 
 /// Per-call options of get-token.
@@ -109,70 +109,38 @@ impl WorkloadIdentityCredential {
             // request.
             let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
             let tenant_id = other_tenant.unwrap_or(&settings.tenant_id);
-            let mut shared = None;
-            if let Some(store) = store.filter(|_| S::IS_A_STORE) {
-                // The entry is sealed under the token file's contents, and named after the pod
-                // the token is bound to: read (or re-read) it first.
-                let assertion = token_file.assertion(platform, false)?;
-                let sealer = Sealer::from_assertion(&assertion);
-                let pod = pod_uid(&assertion);
-                let name = entry_name(
-                    settings,
-                    pod.as_deref(),
-                    tenant_id,
-                    scopes,
-                    options.enable_cae,
-                );
-                // A challenged token is asked for at once, like the instance's cache, and
-                // replaces the stored one, so that no instance serves the rejected token again.
-                let fetched = if challenged {
-                    Fetched::Ask(None)
-                } else {
-                    shared_cache::fetch(store, platform, &sealer, &name)
-                };
-                match fetched {
-                    Fetched::Token(token) => return Ok(token),
-                    Fetched::Ask(held) => shared = Some((store, sealer, name, held)),
-                    Fetched::Bypass => {}
-                }
-            }
-            // A lease on an entry whose token is still valid: as with a valid token in the
-            // instance's cache, one short attempt, and that token if it fails.
-            let now = platform.now();
-            let in_store = match &shared {
-                Some((_, _, _, Some(held))) => held.valid_token(now).cloned(),
-                _ => None,
-            };
-            let query = TokenQuery {
+            let query = |valid_token_in_hand: bool| TokenQuery {
                 tenant_id,
                 scopes,
                 claims: claims.as_deref(),
                 known_tokens: ask.known_tokens,
-                valid_token_in_hand: ask.valid_token_in_hand || in_store.is_some(),
+                valid_token_in_hand: ask.valid_token_in_hand || valid_token_in_hand,
                 started: ask.started,
             };
-            let result = exchange(settings, token_file, &query, platform);
-            match (shared, result) {
-                (Some((store, sealer, name, _)), Ok(token)) => {
-                    // Stored as the cache will return it: with the one refresh rule's time.
-                    let token = AccessToken {
-                        refresh_on: Some(refresh_at(&token)),
-                        ..token
-                    };
-                    shared_cache::publish(store, platform, &sealer, &name, &token);
-                    Ok(token)
-                }
-                (Some((store, sealer, name, Some(held))), Err(error)) => match in_store {
-                    // The lease is kept to its end: the other instances serve the same token
-                    // meanwhile, and none asks again before.
-                    Some(token) => Ok(token),
-                    None => {
-                        shared_cache::release(store, platform, &sealer, &name, held);
-                        Err(error)
-                    }
+            let Some(store) = store.filter(|_| S::IS_A_STORE) else {
+                return exchange(settings, token_file, &query(false), platform);
+            };
+            // The entry is sealed under the token file's contents, and named after the pod the
+            // token is bound to: read (or re-read) it first.
+            let assertion = token_file.assertion(platform, false)?;
+            let pod = pod_uid(&assertion);
+            let name = entry_name(
+                settings,
+                pod.as_deref(),
+                tenant_id,
+                scopes,
+                options.enable_cae,
+            );
+            through_store(
+                store,
+                platform,
+                &assertion,
+                &name,
+                challenged,
+                |platform, valid_token_in_hand| {
+                    exchange(settings, token_file, &query(valid_token_in_hand), platform)
                 },
-                (_, result) => result,
-            }
+            )
         })
     }
 

@@ -18,14 +18,18 @@ mod pod;
 mod seal;
 // The WASI layer implements `SharedStore` on a wasi:keyvalue bucket.
 pub mod store;
+mod through;
 
 #[cfg(test)]
 pub use lease::LEASE_SECONDS;
-pub use lease::{Fetched, fetch, publish, release};
+#[cfg(test)]
+pub use lease::{Fetched, fetch};
 pub use name::entry_name;
 pub use pod::pod_uid;
+#[cfg(test)]
 pub use seal::Sealer;
 pub use store::{NoStore, SharedStore};
+pub use through::through_store;
 
 #[cfg(test)]
 mod model_store;
