@@ -15,7 +15,7 @@ use keyvalue::atomics::{Cas, CasError};
 use keyvalue::store::{self, Bucket};
 
 /// Names the store, as the host's configuration does (Spin's `key_value_stores`, a wasmCloud
-/// link); "default", every host's default store, when unset.
+/// link); when unset, "default": Spin's default store, and the one `wash dev` serves.
 pub const AZURE_TOKEN_CACHE_STORE: &str = "AZURE_TOKEN_CACHE_STORE";
 const DEFAULT_STORE: &str = "default";
 
