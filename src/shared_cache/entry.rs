@@ -181,4 +181,24 @@ mod tests {
         bad_tag[0] = 2;
         assert_eq!(Entry::decode(&bad_tag), None);
     }
+
+    #[test]
+    fn a_field_of_64_kib_is_read_and_a_longer_one_is_not() {
+        let with_token = |len: usize| Entry {
+            lease: None,
+            token: Some(AccessToken {
+                token: "t".repeat(len),
+                ..token()
+            }),
+        };
+        // Far more than any Entra token.
+        let long = with_token(16 * 1024);
+        assert_eq!(Entry::decode(&long.encode()), Some(long));
+        let largest = with_token(MAX_FIELD_BYTES);
+        assert_eq!(Entry::decode(&largest.encode()), Some(largest));
+        assert_eq!(
+            Entry::decode(&with_token(MAX_FIELD_BYTES + 1).encode()),
+            None
+        );
+    }
 }

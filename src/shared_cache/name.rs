@@ -125,4 +125,19 @@ mod tests {
             entry_name(&s, Some("uid-b"), "tenant", &vault_scope, false)
         );
     }
+
+    #[test]
+    fn names_are_the_hash_of_their_parts_in_hex() {
+        // From Python's hashlib, independently: sha256 of "\0"-terminated parts, 16 bytes in hex.
+        let vault = scopes(&["https://vault.azure.net/.default"]);
+        let s = settings("client");
+        assert_eq!(
+            entry_name(&s, None, "tenant", &vault, false),
+            "azure-identity/v1/69a75192476c616dfb86803e403afce9"
+        );
+        assert_eq!(
+            entry_name(&s, Some("uid-a"), "tenant", &vault, false),
+            "azure-identity/v1/c5c06da71c51159c4c103c11aa063ca6"
+        );
+    }
 }

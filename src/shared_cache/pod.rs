@@ -48,7 +48,7 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
             b'_' => 63,
             _ => return None,
         };
-        bits = (bits << 6) | u32::from(value);
+        bits = (bits << 6) + u32::from(value);
         count += 6;
         if count >= 8 {
             count -= 8;
@@ -97,5 +97,34 @@ mod tests {
         assert_eq!(base64url_decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
         assert_eq!(base64url_decode("a"), None);
         assert_eq!(base64url_decode("a+b/"), None);
+    }
+
+    /// base64url without padding, for the tests' payloads.
+    fn encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n =
+                chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_payload_of_16_kib_is_read_and_a_longer_one_is_not() {
+        // 12,288 bytes of JSON are 16,384 characters of base64url.
+        let payload = |len: usize| {
+            let head = r#"{"kubernetes.io":{"pod":{"uid":"u"}},"pad":""#;
+            let json = format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+            assert_eq!(json.len(), len);
+            format!("h.{}.s", encode(json.as_bytes()))
+        };
+        assert_eq!(encode(b"hi"), "aGk");
+        assert_eq!(payload(12_288).len(), 16_384 + 4);
+        assert_eq!(pod_uid(&payload(12_288)).as_deref(), Some("u"));
+        assert_eq!(pod_uid(&payload(12_289)), None);
     }
 }

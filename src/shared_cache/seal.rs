@@ -125,6 +125,11 @@ mod tests {
             sealer.open(NAME, &sealed).as_deref(),
             Some(&b"the token"[..])
         );
+        assert_eq!(
+            format!("{sealer:?}"),
+            "Sealer(..)",
+            "no key in Debug output"
+        );
         // Another (or a rotated) token file, or the entry moved under another name: a miss.
         assert_eq!(
             Sealer::from_assertion("rotated-jwt").open(NAME, &sealed),
@@ -158,5 +163,20 @@ mod tests {
         assert_eq!(version_of(Some(&one)), "abababababababab");
         assert_eq!(version_of(None), "none");
         assert_eq!(version_of(Some(&[1, 0x0f])), "010f");
+    }
+
+    #[test]
+    fn entries_open_from_empty_up_to_64_kib_and_no_larger() {
+        let sealer = Sealer::from_assertion("jwt");
+        let open = |len: usize| {
+            let sealed = sealer.seal(NAME, vec![7; len], [3; NONCE_BYTES]);
+            sealer.open(NAME, &sealed).map(|plain| plain.len())
+        };
+        assert_eq!(open(0), Some(0));
+        // Far more than an entry with any Entra token.
+        assert_eq!(open(16 * 1024), Some(16 * 1024));
+        let largest = MAX_SEALED_BYTES - NONCE_BYTES - TAG_BYTES;
+        assert_eq!(open(largest), Some(largest));
+        assert_eq!(open(largest + 1), None);
     }
 }

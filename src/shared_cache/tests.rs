@@ -492,3 +492,92 @@ fn what_the_store_gave_shows_no_token_and_no_sealed_bytes_in_debug_output() {
     let debug = format!("{fetched:?}");
     assert_eq!(debug, "Ask(Some(Held(..)))");
 }
+
+#[test]
+fn a_token_is_served_as_it_is_until_its_refresh_time_and_is_valid_until_its_expiry_only() {
+    // At its refresh time exactly, a token is due: the lease holder asks.
+    let mut platform = self::platform();
+    let wall = platform.wall();
+    let mut store = ModelStore::new(Atomics::CompareAndSwap);
+    let due_now = token_of_another(wall - 100, 3600, 100);
+    store_entry(
+        &mut store.values,
+        &Entry {
+            lease: None,
+            token: Some(due_now),
+        },
+        1,
+    );
+    assert_eq!(
+        get(&mut instance(), &mut platform, &mut store)
+            .unwrap()
+            .token,
+        "token-1"
+    );
+
+    // At its expiry exactly, a token is not valid: not served while another instance refreshes
+    // it (the waiter waits, then asks), nor by a lease holder whose request fails.
+    let mut platform = self::platform();
+    let wall = platform.wall();
+    let mut store = ModelStore::new(Atomics::CompareAndSwap);
+    let expiring = token_of_another(wall - 3600, 3600, 3300);
+    store_entry(
+        &mut store.values,
+        &Entry {
+            lease: lease_until(wall + 1000),
+            token: Some(expiring.clone()),
+        },
+        1,
+    );
+    assert_eq!(
+        get(&mut instance(), &mut platform, &mut store)
+            .unwrap()
+            .token,
+        "token-1"
+    );
+    assert_eq!(platform.sleeps.iter().sum::<u64>(), 10 * SECOND);
+
+    let mut platform = self::platform();
+    let mut store = ModelStore::new(Atomics::CompareAndSwap);
+    store_entry(
+        &mut store.values,
+        &Entry {
+            lease: None,
+            token: Some(expiring),
+        },
+        1,
+    );
+    platform.answer(
+        400,
+        &[],
+        r#"{"error":"invalid_client","error_codes":[70021]}"#,
+    );
+    assert!(get(&mut instance(), &mut platform, &mut store).is_err());
+}
+
+#[test]
+fn a_failed_request_leaves_an_entry_another_instance_replaced_meanwhile() {
+    let mut platform = self::platform();
+    let wall = platform.wall();
+    let mut store = ModelStore::new(Atomics::IncrementOnly);
+    // Look (0), ticket (1), look again (2), write the lease (3), drop the ticket (4); the request
+    // fails; before the release's look (5), another instance publishes its token.
+    store.interleaved.push(Interleaved {
+        before: 5,
+        action: Box::new(move |values| {
+            let done = Entry {
+                lease: None,
+                token: Some(token_of_another(wall, 3600, 3300)),
+            };
+            store_entry(values, &done, 2);
+        }),
+    });
+    platform.answer(
+        400,
+        &[],
+        r#"{"error":"invalid_client","error_codes":[70021]}"#,
+    );
+    assert!(get(&mut instance(), &mut platform, &mut store).is_err());
+    let token = stored(&store.values).unwrap().token.unwrap();
+    assert_eq!(token.token, "token-of-another-instance", "{:?}", store.log);
+}
