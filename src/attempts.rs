@@ -58,11 +58,11 @@ pub enum Outcome {
 /// (monotonic nanoseconds). Each attempt ends within
 /// 45 s; with a valid token in hand (`valid_token_in_hand`) there is one attempt of 5 s at most,
 /// no retries: that token serves the caller sooner than a wait would.
-pub fn with_retries<P: Platform>(
+pub async fn with_retries<P: Platform>(
     platform: &mut P,
     started: u64,
     valid_token_in_hand: bool,
-    mut attempt: impl FnMut(&mut P, &Attempt) -> Outcome,
+    mut attempt: impl AsyncFnMut(&mut P, &Attempt) -> Outcome,
 ) -> Result<AccessToken, CredentialError> {
     let deadline = started.saturating_add(GET_TOKEN_BUDGET_NANOS);
     let mut attempts = 0u32;
@@ -83,7 +83,7 @@ pub fn with_retries<P: Platform>(
             deadline: attempt_deadline,
             requested_at: platform.now(),
         };
-        let (error, requested_delay) = match attempt(platform, &bounds) {
+        let (error, requested_delay) = match attempt(platform, &bounds).await {
             Outcome::Token(token) => return Ok(token),
             Outcome::Final(error) => return Err(error),
             Outcome::AgainAtOnce => {
@@ -117,7 +117,7 @@ pub fn with_retries<P: Platform>(
                 &gave_up(attempts, now.saturating_sub(started), &reason),
             ));
         }
-        platform.sleep(delay);
+        platform.sleep(delay).await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! https endpoints from settings: the Microsoft Entra authority host, and the AKS token proxy.
 
 use crate::prelude::*;
-use crate::text::escaped;
+use crate::text::{escaped, find};
 
 /// Where token requests are sent when neither the option nor `AZURE_AUTHORITY_HOST` says otherwise.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
@@ -22,7 +22,8 @@ impl Authority {
     /// credential. `what` names the setting in messages, e.g. "the authority host".
     pub fn parse(raw: &str, what: &str) -> Result<Authority, String> {
         let trimmed = raw.trim();
-        let without_scheme = match trimmed.split_once("://") {
+        let scheme_end = find(trimmed, "://");
+        let without_scheme = match scheme_end.map(|end| (&trimmed[..end], &trimmed[end + 3..])) {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
             Some((scheme, _)) => {
                 return Err(format!(

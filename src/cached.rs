@@ -7,9 +7,11 @@ use crate::prelude::*;
 
 use crate::cache::{CacheKey, FAILURE_REMEMBERED_NANOS, Lookup, TokenCache, refresh_at};
 use crate::error::{AccessToken, AuthenticationFailure, CredentialError};
+use crate::flights::{Flights, Landing};
 use crate::platform::Platform;
 use crate::retry::{NANOS_PER_SECOND, is_retryable_status};
 use crate::text::Seconds;
+use core::cell::RefCell;
 
 /// What a token request is for: the cache key's parts, and whether it answers a claims
 /// challenge (which bypasses the cache and replaces the cached token).
@@ -36,12 +38,33 @@ pub struct Ask<'a> {
     pub started: u64,
 }
 
-/// Serves `request` from `cache`, or asks `source` for it.
-pub fn get_token<P: Platform>(
-    cache: &mut TokenCache,
+/// How many times a call waits for another call's request of its token that ends abandoned (its
+/// caller cancelled it) before it asks itself: each wait ends, the count bounds the loop.
+const MAX_JOINS: u32 = 4;
+
+/// A credential's tokens: the cache, and the requests in flight. Each is borrowed only between
+/// awaits, so that get-token calls running at once (WASI 0.3) share them.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    cache: RefCell<TokenCache>,
+    flights: Flights,
+}
+
+impl Tokens {
+    /// Forgets every cached token.
+    pub fn clear(&self) {
+        self.cache.borrow_mut().clear();
+    }
+}
+
+/// Serves `request` from `tokens`, or asks `source` for it. A call that needs a token another
+/// call is requesting waits for that request and returns its result; with a valid token in
+/// hand it returns that token at once instead.
+pub async fn get_token<P: Platform>(
+    tokens: &Tokens,
     request: &Request<'_>,
     platform: &mut P,
-    source: impl FnOnce(&mut P, &Ask<'_>) -> Result<AccessToken, CredentialError>,
+    source: impl AsyncFnOnce(&mut P, &Ask<'_>) -> Result<AccessToken, CredentialError>,
 ) -> Result<AccessToken, CredentialError> {
     let Request {
         other_tenant,
@@ -49,35 +72,60 @@ pub fn get_token<P: Platform>(
         cae,
         challenged,
     } = *request;
-    let cached = if challenged {
-        None
-    } else {
+    let mut joins = 0;
+    let cached = loop {
+        if challenged {
+            break None;
+        }
         let now = platform.now();
-        match cache.lookup(other_tenant, scopes, cae, now, || {
-            platform.monotonic_nanos()
-        }) {
+        let cached = match tokens
+            .cache
+            .borrow_mut()
+            .lookup(other_tenant, scopes, cae, now, || {
+                platform.monotonic_nanos()
+            }) {
             Lookup::Serve(token) => return Ok(token),
             Lookup::Refresh(token) => Some(token),
             Lookup::Request => None,
             Lookup::Failed { error, ago_nanos } => {
                 return Err(answered_again(error, ago_nanos));
             }
+        };
+        let flight = P::CALLS_OVERLAP
+            .then(|| tokens.flights.find(other_tenant, scopes, cae))
+            .flatten();
+        let Some(flight) = flight else {
+            break cached;
+        };
+        if let Some(token) = cached {
+            return Ok(token);
+        }
+        if joins == MAX_JOINS {
+            break None;
+        }
+        joins += 1;
+        match flight.await {
+            Landing::Answer(result) => return result,
+            Landing::Abandoned => continue,
         }
     };
-    let known_tokens: Vec<String> = cache.tokens().map(str::to_owned).collect();
+    let key = || CacheKey::new(other_tenant, scopes, cae);
+    // A challenged request is for a token with claims, which a plain call waiting for it must not
+    // get: it flies alone.
+    let flight = (P::CALLS_OVERLAP && !challenged).then(|| tokens.flights.take_off(key()));
+    let known_tokens: Vec<String> = tokens.cache.borrow().tokens().map(str::to_owned).collect();
     let ask = Ask {
         valid_token_in_hand: cached.is_some(),
         known_tokens: &known_tokens,
         started: platform.monotonic_nanos(),
     };
-    let result = source(platform, &ask);
-    let key = || CacheKey::new(other_tenant, scopes, cae);
-    match result {
+    let result = source(platform, &ask).await;
+    let result = match result {
         Ok(mut token) => {
             // The caller gets the time this credential will refresh it, so that a host that
             // keeps the token follows the same rule instead of one of its own.
             token.refresh_on = Some(refresh_at(&token));
-            cache.insert(key(), token.clone());
+            tokens.cache.borrow_mut().insert(key(), token.clone());
             Ok(token)
         }
         Err(error) => {
@@ -92,14 +140,21 @@ pub fn get_token<P: Platform>(
                 || matches!(&error, CredentialError::AuthenticationFailed(failure) if unwell(failure));
             if !challenged && remembered {
                 let ended_at = platform.monotonic_nanos();
-                cache.attempt_failed(key(), now, ended_at, &error);
+                tokens
+                    .cache
+                    .borrow_mut()
+                    .attempt_failed(key(), now, ended_at, &error);
             }
             match cached {
                 Some(token) if now < token.expires_on => Ok(token),
                 _ => Err(error),
             }
         }
+    };
+    if let Some(flight) = flight {
+        flight.land(&result);
     }
+    result
 }
 
 /// The error of a closed credential.

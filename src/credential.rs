@@ -3,16 +3,38 @@
 
 use crate::prelude::*;
 
-use crate::cache::TokenCache;
-use crate::cached;
+use crate::cached::{self, Tokens};
 use crate::claims::claims_to_send;
 use crate::error::{AccessToken, CredentialError};
 use crate::exchange::{TokenQuery, exchange};
 use crate::platform::FilePlatform;
 use crate::scopes::validate_scopes;
 use crate::settings::Settings;
-use crate::shared_cache::{NoStore, SharedStore, entry_name, pod_uid, through_store};
+use crate::shared_cache::{SharedStore, entry_name, pod_uid, through_store};
 use crate::token_file::TokenFile;
+use core::cell::Cell;
+
+/// A token request the cache asked for, its scopes and claims checked.
+struct Asked<'a> {
+    tenant_id: &'a str,
+    scopes: &'a [String],
+    claims: Option<String>,
+    ask: &'a cached::Ask<'a>,
+}
+
+impl Asked<'_> {
+    /// The exchange's query; `valid_token_in_hand` when the shared store holds one.
+    fn query(&self, valid_token_in_hand: bool) -> TokenQuery<'_> {
+        TokenQuery {
+            tenant_id: self.tenant_id,
+            scopes: self.scopes,
+            claims: self.claims.as_deref(),
+            known_tokens: self.ask.known_tokens,
+            valid_token_in_hand: self.ask.valid_token_in_hand || valid_token_in_hand,
+            started: self.ask.started,
+        }
+    }
+}
 
 /// Per-call options of get-token.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,8 +54,8 @@ pub struct TokenRequestOptions {
 pub struct WorkloadIdentityCredential {
     settings: Settings,
     token_file: TokenFile,
-    cache: TokenCache,
-    closed: bool,
+    tokens: Tokens,
+    closed: Cell<bool>,
 }
 
 impl WorkloadIdentityCredential {
@@ -42,17 +64,18 @@ impl WorkloadIdentityCredential {
         WorkloadIdentityCredential {
             token_file: TokenFile::new(settings.token_file_path.clone()),
             settings,
-            cache: TokenCache::default(),
-            closed: false,
+            tokens: Tokens::default(),
+            closed: Cell::new(false),
         }
     }
 
     /// Serves the cached token until it is due for refresh, then exchanges the token file for
     /// a new one; if that fails while the cached token is still valid, serves the cached token.
     ///
-    /// One instance runs one call at a time (component exports take the instance exclusively),
-    /// so one refresh makes one request however many calls ask: the first refreshes, the others
-    /// find the new token, or find that the attempt failed less than 30 s ago. A refresh with a
+    /// One refresh makes one request however many calls ask. In WASI 0.2 an instance runs one
+    /// call at a time: the first refreshes, the others find the new token, or find that the
+    /// attempt failed less than 30 s ago. In WASI 0.3 calls overlap: those that find the token
+    /// being requested wait for that request and share its answer (`flights`). A refresh with a
     /// valid token in hand is one short attempt (5 s at most). With no valid token, a failure is
     /// answered again for 5 s after it ended, so that calls queued behind a slow attempt do not
     /// each wait for one of their own.
@@ -61,27 +84,80 @@ impl WorkloadIdentityCredential {
         any(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
         allow(dead_code)
     )]
-    pub fn get_token(
-        &mut self,
+    pub async fn get_token(
+        &self,
         scopes: &[String],
         options: &TokenRequestOptions,
         platform: &mut impl FilePlatform,
     ) -> Result<AccessToken, CredentialError> {
-        self.get_token_shared(scopes, options, platform, None::<&mut NoStore>)
+        let request = self.request(scopes, options)?;
+        cached::get_token(&self.tokens, &request, platform, async |platform, ask| {
+            let asked = self.asked(&request, options, ask)?;
+            let query = asked.query(false);
+            exchange(&self.settings, &self.token_file, &query, platform).await
+        })
+        .await
     }
 
     /// [`get_token`](Self::get_token), with a store shared by every instance (the wasi:keyvalue
     /// variants) behind the instance's own cache: what that cache cannot serve is looked for
     /// there, at most one instance at a time refreshes it, and every token got is written there,
-    /// sealed (`shared_cache`).
-    pub fn get_token_shared<S: SharedStore>(
-        &mut self,
+    /// sealed (`shared_cache`). Without a store (the host has none), as `get_token`.
+    ///
+    /// Apart from `get_token`, not a `get_token` with no store: a future keeps the states of every
+    /// path it might take, so the store's code would be in every build (the WASI 0.3 one too).
+    // Only the wasi:keyvalue variants have a store.
+    #[cfg_attr(
+        not(any(feature = "keyvalue-draft2", feature = "keyvalue-draft")),
+        allow(dead_code)
+    )]
+    pub async fn get_token_shared<S: SharedStore>(
+        &self,
         scopes: &[String],
         options: &TokenRequestOptions,
         platform: &mut impl FilePlatform,
         store: Option<&mut S>,
     ) -> Result<AccessToken, CredentialError> {
-        if self.closed {
+        let Some(store) = store else {
+            return self.get_token(scopes, options, platform).await;
+        };
+        let request = self.request(scopes, options)?;
+        cached::get_token(&self.tokens, &request, platform, async |platform, ask| {
+            let asked = self.asked(&request, options, ask)?;
+            // The entry is sealed under the token file's contents, and named after the pod the
+            // token is bound to: read (or re-read) it first.
+            let assertion = self.token_file.assertion(platform, false).await?;
+            let pod = pod_uid(&assertion);
+            let name = entry_name(
+                &self.settings,
+                pod.as_deref(),
+                asked.tenant_id,
+                scopes,
+                options.enable_cae,
+            );
+            through_store(
+                store,
+                platform,
+                &assertion,
+                &name,
+                request.challenged,
+                async |platform, valid_token_in_hand| {
+                    let query = asked.query(valid_token_in_hand);
+                    exchange(&self.settings, &self.token_file, &query, platform).await
+                },
+            )
+            .await
+        })
+        .await
+    }
+
+    /// What the cache is asked for, once the call is known to be one this credential serves.
+    fn request<'a>(
+        &'a self,
+        scopes: &'a [String],
+        options: &'a TokenRequestOptions,
+    ) -> Result<cached::Request<'a>, CredentialError> {
+        if self.closed.get() {
             return Err(cached::closed());
         }
         let other_tenant = self
@@ -94,66 +170,46 @@ impl WorkloadIdentityCredential {
             .claims
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
-        let request = cached::Request {
+        Ok(cached::Request {
             other_tenant,
             scopes,
             cae: options.enable_cae,
             challenged,
-        };
-        let (settings, token_file) = (&self.settings, &mut self.token_file);
-        cached::get_token(&mut self.cache, &request, platform, |platform, ask| {
-            // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
-            validate_scopes(scopes)?;
-            // Built only when a request is due: with CAE it is JSON work a cache hit does not
-            // need. A malformed challenge bypasses the cache, so it is still refused before any
-            // request.
-            let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
-            let tenant_id = other_tenant.unwrap_or(&settings.tenant_id);
-            let query = |valid_token_in_hand: bool| TokenQuery {
-                tenant_id,
-                scopes,
-                claims: claims.as_deref(),
-                known_tokens: ask.known_tokens,
-                valid_token_in_hand: ask.valid_token_in_hand || valid_token_in_hand,
-                started: ask.started,
-            };
-            let Some(store) = store.filter(|_| S::IS_A_STORE) else {
-                return exchange(settings, token_file, &query(false), platform);
-            };
-            // The entry is sealed under the token file's contents, and named after the pod the
-            // token is bound to: read (or re-read) it first.
-            let assertion = token_file.assertion(platform, false)?;
-            let pod = pod_uid(&assertion);
-            let name = entry_name(
-                settings,
-                pod.as_deref(),
-                tenant_id,
-                scopes,
-                options.enable_cae,
-            );
-            through_store(
-                store,
-                platform,
-                &assertion,
-                &name,
-                challenged,
-                |platform, valid_token_in_hand| {
-                    exchange(settings, token_file, &query(valid_token_in_hand), platform)
-                },
-            )
+        })
+    }
+
+    /// What a token request needs once the cache has asked for one: checked scopes and claims.
+    fn asked<'a>(
+        &'a self,
+        request: &cached::Request<'a>,
+        options: &TokenRequestOptions,
+        ask: &'a cached::Ask<'a>,
+    ) -> Result<Asked<'a>, CredentialError> {
+        // Only valid scopes are ever cached, so a hit needs no validation; a miss does.
+        validate_scopes(request.scopes)?;
+        // Built only when a request is due: with CAE it is JSON work a cache hit does not
+        // need. A malformed challenge bypasses the cache, so it is still refused before any
+        // request.
+        let claims = claims_to_send(options.claims.as_deref(), options.enable_cae)?;
+        Ok(Asked {
+            tenant_id: request.other_tenant.unwrap_or(&self.settings.tenant_id),
+            scopes: request.scopes,
+            claims,
+            ask,
         })
     }
 
     /// Forgets every cached token; later calls fail with `unavailable`.
-    pub fn close(&mut self) {
-        self.cache.clear();
-        self.closed = true;
+    pub fn close(&self) {
+        self.tokens.clear();
+        self.closed.set(true);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ready::run;
     use crate::scripted_platform::ScriptedPlatform;
     use crate::settings::WorkloadIdentityOptions;
 
@@ -176,11 +232,11 @@ mod tests {
         credential: &mut WorkloadIdentityCredential,
         platform: &mut ScriptedPlatform,
     ) -> Result<AccessToken, CredentialError> {
-        credential.get_token(
+        run(credential.get_token(
             &scopes(&["https://vault.azure.net/.default"]),
             &Default::default(),
             platform,
-        )
+        ))
     }
 
     const LONG_LIVED: &str = r#"{"expires_in":7200,"refresh_in":3600,"access_token":"long"}"#;
@@ -238,13 +294,12 @@ mod tests {
             claims: Some(r#"{"access_token":{"nbf":{"essential":true}}}"#.into()),
             ..Default::default()
         };
-        let challenged = long_lived
-            .get_token(
-                &scopes(&["https://vault.azure.net/.default"]),
-                &options,
-                &mut platform,
-            )
-            .unwrap();
+        let challenged = run(long_lived.get_token(
+            &scopes(&["https://vault.azure.net/.default"]),
+            &options,
+            &mut platform,
+        ))
+        .unwrap();
         assert_eq!(challenged.refresh_on, Some(challenged.expires_on - 300));
     }
 
@@ -462,7 +517,7 @@ mod tests {
     #[test]
     fn other_scopes_tenants_and_cae_are_separate_requests() {
         let mut platform = ScriptedPlatform::new();
-        let mut credential = credential();
+        let credential = credential();
         let vault = scopes(&["https://vault.azure.net/.default"]);
         let storage = scopes(&["https://storage.azure.com/.default"]);
         let friend = TokenRequestOptions {
@@ -480,12 +535,8 @@ mod tests {
             (&vault, &friend),
             (&vault, &cae),
         ] {
-            credential
-                .get_token(scopes, options, &mut platform)
-                .unwrap();
-            credential
-                .get_token(scopes, options, &mut platform)
-                .unwrap();
+            run(credential.get_token(scopes, options, &mut platform)).unwrap();
+            run(credential.get_token(scopes, options, &mut platform)).unwrap();
         }
         assert_eq!(platform.requests.len(), 4);
         assert_eq!(
@@ -501,37 +552,26 @@ mod tests {
     #[test]
     fn claims_challenge_bypasses_the_cache_is_sent_and_its_token_replaces_the_cached_one() {
         let mut platform = ScriptedPlatform::new();
-        let mut credential = credential();
+        let credential = credential();
         let vault = scopes(&["https://vault.azure.net/.default"]);
-        credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
+        run(credential.get_token(&vault, &Default::default(), &mut platform)).unwrap();
         let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
         let challenge = TokenRequestOptions {
             claims: Some(claims.into()),
             ..Default::default()
         };
-        let fresh = credential
-            .get_token(&vault, &challenge, &mut platform)
-            .unwrap();
+        let fresh = run(credential.get_token(&vault, &challenge, &mut platform)).unwrap();
         assert_eq!(fresh.token, "token-2");
         assert_eq!(platform.field(1, "claims").unwrap(), claims);
         // The resource rejected token-1: the next plain call gets the challenge's token.
-        let cached = credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
+        let cached = run(credential.get_token(&vault, &Default::default(), &mut platform)).unwrap();
         assert_eq!(cached.token, "token-2");
         assert_eq!(platform.requests.len(), 2);
         // A challenge that fails leaves the cached token, and is not remembered as a failure.
         platform.answer(400, &[], r#"{"error":"invalid_grant"}"#);
-        assert!(
-            credential
-                .get_token(&vault, &challenge, &mut platform)
-                .is_err()
-        );
-        let after_failure = credential
-            .get_token(&vault, &Default::default(), &mut platform)
-            .unwrap();
+        assert!(run(credential.get_token(&vault, &challenge, &mut platform)).is_err());
+        let after_failure =
+            run(credential.get_token(&vault, &Default::default(), &mut platform)).unwrap();
         assert_eq!(after_failure.token, "token-2");
         assert_eq!(platform.requests.len(), 3);
     }
@@ -539,13 +579,9 @@ mod tests {
     #[test]
     fn each_request_has_a_fresh_request_id() {
         let mut platform = ScriptedPlatform::new();
-        let mut credential = credential();
-        credential
-            .get_token(&scopes(&["a"]), &Default::default(), &mut platform)
-            .unwrap();
-        credential
-            .get_token(&scopes(&["b"]), &Default::default(), &mut platform)
-            .unwrap();
+        let credential = credential();
+        run(credential.get_token(&scopes(&["a"]), &Default::default(), &mut platform)).unwrap();
+        run(credential.get_token(&scopes(&["b"]), &Default::default(), &mut platform)).unwrap();
         let id = |r: &crate::platform::HttpRequest| {
             r.headers
                 .iter()
@@ -567,7 +603,7 @@ mod tests {
     #[test]
     fn invalid_arguments_send_nothing_and_read_nothing() {
         let mut platform = ScriptedPlatform::new();
-        let mut credential = credential();
+        let credential = credential();
         let stranger = TokenRequestOptions {
             tenant_id: Some("stranger".into()),
             ..Default::default()
@@ -581,7 +617,7 @@ mod tests {
             (scopes(&["a"]), stranger),
             (scopes(&["a"]), bad_claims),
         ] {
-            let result = credential.get_token(&scopes, &options, &mut platform);
+            let result = run(credential.get_token(&scopes, &options, &mut platform));
             assert!(
                 matches!(result, Err(CredentialError::InvalidArgument(_))),
                 "{result:?}"
@@ -621,9 +657,9 @@ mod tests {
             &[],
             r#"{"error":"invalid_client","error_description":"you already hold token-1"}"#,
         );
-        let error = credential
-            .get_token(&scopes(&["other"]), &Default::default(), &mut platform)
-            .unwrap_err();
+        let error =
+            run(credential.get_token(&scopes(&["other"]), &Default::default(), &mut platform))
+                .unwrap_err();
         let text = format!("{error} {error:?}");
         assert!(!text.contains("token-1"), "{text}");
         assert!(text.contains("you already hold ***"), "{text}");

@@ -3,6 +3,7 @@
 
 use crate::prelude::*;
 
+use crate::text::{find, replace_all};
 use core::fmt;
 use redacted::{PLACEHOLDER, Redacted};
 
@@ -84,8 +85,8 @@ impl core::error::Error for CredentialError {}
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut redacted = text.to_owned();
     for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
-        if redacted.contains(secret) {
-            redacted = redacted.replace(secret, PLACEHOLDER);
+        if find(&redacted, secret).is_some() {
+            redacted = replace_all(&redacted, secret, PLACEHOLDER);
         }
     }
     redact_jwts(&redacted)
@@ -96,7 +97,7 @@ fn redact_jwts(text: &str) -> String {
     let is_base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find("eyJ") {
+    while let Some(start) = find(rest, "eyJ") {
         let preceded_by_token_char = rest[..start].chars().next_back().is_some_and(is_base64url);
         let candidate = &rest[start..];
         let end = candidate

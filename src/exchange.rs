@@ -35,20 +35,20 @@ pub struct TokenQuery<'a> {
 /// retries once if Entra says the assertion expired; returns within 60 s of monotonic time. Each
 /// attempt ends within 45 s (5 s with a valid token in hand): the platform drops the request at
 /// the attempt's deadline, whatever the host's HTTP client does.
-pub fn exchange(
+pub async fn exchange(
     settings: &Settings,
-    token_file: &mut TokenFile,
+    token_file: &TokenFile,
     query: &TokenQuery<'_>,
     platform: &mut impl FilePlatform,
 ) -> Result<AccessToken, CredentialError> {
     let endpoint = settings.token_endpoint(query.tenant_id);
-    let mut assertion = token_file.assertion(platform, false)?;
+    let mut assertion = token_file.assertion(platform, false).await?;
     let mut reread = false;
     with_retries(
         platform,
         query.started,
         query.valid_token_in_hand,
-        |platform, attempt| {
+        async |platform, attempt| {
             let request = TokenRequest {
                 endpoint: &endpoint,
                 client_id: &settings.client_id,
@@ -59,7 +59,7 @@ pub fn exchange(
             }
             .to_http(attempt.timeouts, attempt.deadline);
             let url = request.endpoint.url();
-            match platform.send(&request) {
+            match platform.send(&request).await {
                 Ok(response) => {
                     let secrets: Vec<&str> = query
                         .known_tokens
@@ -70,7 +70,7 @@ pub fn exchange(
                     match parse_token_response(&response, attempt.requested_at, &url, &secrets) {
                         Ok(token) => Outcome::Token(token),
                         Err(error) if !reread && has_code(&error, ASSERTION_EXPIRED) => {
-                            match token_file.assertion(platform, true) {
+                            match token_file.assertion(platform, true).await {
                                 Ok(fresh) => {
                                     assertion = fresh;
                                     reread = true;
@@ -93,6 +93,7 @@ pub fn exchange(
             }
         },
     )
+    .await
 }
 
 fn has_code(error: &CredentialError, code: u32) -> bool {
@@ -115,6 +116,7 @@ mod tests {
     use super::*;
     use crate::attempts::ATTEMPT_BOUND_NANOS;
     use crate::platform::Timeouts;
+    use crate::ready;
     use crate::request_id::uuid_v4;
     use crate::retry::{BACKOFF_BASE_NANOS, NANOS_PER_SECOND, backoff};
     use crate::scripted_platform::ScriptedPlatform;
@@ -134,16 +136,12 @@ mod tests {
 
     fn run(platform: &mut ScriptedPlatform) -> Result<AccessToken, CredentialError> {
         let settings = settings();
-        run_with(
-            &settings,
-            &mut TokenFile::new("/tokens/token".into()),
-            platform,
-        )
+        run_with(&settings, &TokenFile::new("/tokens/token".into()), platform)
     }
 
     fn run_with(
         settings: &Settings,
-        token_file: &mut TokenFile,
+        token_file: &TokenFile,
         platform: &mut ScriptedPlatform,
     ) -> Result<AccessToken, CredentialError> {
         exchange_for(settings, token_file, platform, false)
@@ -151,13 +149,13 @@ mod tests {
 
     /// A refresh: the exchange with a valid token in hand.
     fn refresh(platform: &mut ScriptedPlatform) -> Result<AccessToken, CredentialError> {
-        let mut token_file = TokenFile::new("/tokens/token".into());
-        exchange_for(&settings(), &mut token_file, platform, true)
+        let token_file = TokenFile::new("/tokens/token".into());
+        exchange_for(&settings(), &token_file, platform, true)
     }
 
     fn exchange_for(
         settings: &Settings,
-        token_file: &mut TokenFile,
+        token_file: &TokenFile,
         platform: &mut ScriptedPlatform,
         valid_token_in_hand: bool,
     ) -> Result<AccessToken, CredentialError> {
@@ -170,7 +168,7 @@ mod tests {
             valid_token_in_hand,
             started: platform.monotonic,
         };
-        exchange(settings, token_file, &query, platform)
+        ready::run(exchange(settings, token_file, &query, platform))
     }
 
     fn failure(result: Result<AccessToken, CredentialError>) -> Box<AuthenticationFailure> {
@@ -315,10 +313,10 @@ mod tests {
         platform.answer(400, &[], expired);
         platform.token_file = Ok(b"old".to_vec());
         let settings = settings();
-        let mut token_file = TokenFile::new(settings.token_file_path.clone());
-        token_file.assertion(&mut platform, false).unwrap();
+        let token_file = TokenFile::new(settings.token_file_path.clone());
+        ready::run(token_file.assertion(&mut platform, false)).unwrap();
         platform.token_file = Ok(b"rotated".to_vec());
-        let failure = failure(run_with(&settings, &mut token_file, &mut platform));
+        let failure = failure(run_with(&settings, &token_file, &mut platform));
         assert_eq!(failure.error_codes, vec![700024]);
         assert_eq!(platform.requests.len(), 2, "exactly one retry");
         assert_eq!(platform.field(0, "client_assertion").unwrap(), "old");
@@ -344,7 +342,7 @@ mod tests {
             ..Default::default()
         };
         let settings = Settings::resolve(&options, env).unwrap();
-        run_with(&settings, &mut TokenFile::new("/t".into()), &mut platform).unwrap();
+        run_with(&settings, &TokenFile::new("/t".into()), &mut platform).unwrap();
         assert_eq!(
             platform.requests[0].endpoint.url(),
             "https://10.0.0.1:8443/p/tenant/oauth2/v2.0/token"

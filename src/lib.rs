@@ -50,6 +50,7 @@ mod claims;
 mod credential;
 mod error;
 mod exchange;
+mod flights;
 mod form;
 // The allocator manages raw memory, so it cannot be written without unsafe code. Natively it is
 // compiled for its unit tests only; the component installs it (`component::runtime`).
@@ -61,6 +62,9 @@ mod json;
 mod mem;
 mod platform;
 mod preopens;
+// The WASI 0.3 build awaits its platform's futures; the others run them here.
+#[cfg_attr(feature = "wasi-p3", allow(dead_code))]
+mod ready;
 mod request_id;
 mod retry;
 mod scopes;

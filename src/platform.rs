@@ -120,27 +120,38 @@ pub enum FileReadError {
 }
 
 /// The host services every credential uses. Every call is bounded by the implementation.
+///
+/// The waits (`sleep`, `send`, `read_file`) are `async`: the WASI 0.3 build awaits its host's
+/// async functions there, so that other get-token calls on the instance go on meanwhile. The WASI
+/// 0.2 build's calls block, and its futures are ready when first polled (`ready::run`).
+// No `Send` bound is wanted on the futures: a component instance runs on one thread.
+#[allow(async_fn_in_trait)]
 pub trait Platform {
+    /// Whether get-token calls can overlap on one instance (WASI 0.3), so that one may find
+    /// another requesting its token (`flights`). WASI 0.2 runs a call at a time: there the
+    /// flights' code is left out of the component (about 2 KB).
+    const CALLS_OVERLAP: bool;
     /// Wall-clock time, in seconds since the Unix epoch: token expiry is stated in it.
     fn now(&mut self) -> u64;
     /// Monotonic time in nanoseconds: what waits, budgets and re-read periods are measured in.
     fn monotonic_nanos(&mut self) -> u64;
     /// Waits `nanos` nanoseconds.
-    fn sleep(&mut self, nanos: u64);
+    async fn sleep(&mut self, nanos: u64);
     /// 16 random bytes, for request ids.
     fn random_bytes(&mut self) -> [u8; 16];
     /// Sends the request and reads the response by its deadline; `Err` describes a transport
     /// failure or the stall.
-    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
+    async fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
 }
 
 /// What the workload identity credential needs besides: the token file. Apart from
 /// [`Platform`] so that a variant without wasi:filesystem (the token bridge's) implements
 /// neither it nor any file code.
+#[allow(async_fn_in_trait)]
 pub trait FilePlatform: Platform {
     /// Reads at most `limit` bytes of the file at `path` (more than that is reported as `limit`
     /// bytes plus one, so the caller can tell the file is too big).
-    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
+    async fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError>;
 }
 
 #[cfg(test)]

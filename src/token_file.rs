@@ -6,20 +6,22 @@ use crate::text::join;
 use crate::error::CredentialError;
 use crate::platform::{FilePlatform, FileReadError, MAX_TOKEN_FILE_BYTES};
 use crate::settings::AZURE_FEDERATED_TOKEN_FILE;
+use core::cell::RefCell;
 use redacted::Redacted;
 
 /// Kubernetes rotates the projected token at 80% of its lifetime (at least an hour), so a copy
 /// younger than this is never stale.
 pub const REREAD_AFTER_NANOS: u64 = 10 * 60 * 1_000_000_000;
 
-/// The token file and the last assertion read from it.
+/// The token file and the last assertion read from it. The last read is kept in a `RefCell`,
+/// borrowed only between awaits, so that get-token calls running at once (WASI 0.3) can share it.
 #[derive(Debug)]
 pub struct TokenFile {
     path: String,
-    last_read: Option<LastRead>,
+    last_read: RefCell<Option<LastRead>>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct LastRead {
     assertion: Redacted<String>,
     /// Monotonic nanoseconds.
@@ -31,26 +33,26 @@ impl TokenFile {
     pub fn new(path: String) -> TokenFile {
         TokenFile {
             path,
-            last_read: None,
+            last_read: RefCell::new(None),
         }
     }
 
     /// The assertion, read again when the last read is ten minutes old or `force_reread` is set
     /// (Entra said the last one expired). Nothing is read before the first token request.
-    pub fn assertion(
-        &mut self,
+    pub async fn assertion(
+        &self,
         platform: &mut impl FilePlatform,
         force_reread: bool,
     ) -> Result<String, CredentialError> {
         let now = platform.monotonic_nanos();
-        if let Some(last) = &self.last_read
+        if let Some(last) = &*self.last_read.borrow()
             && !force_reread
             && now.saturating_sub(last.at) < REREAD_AFTER_NANOS
         {
             return Ok(last.assertion.expose().clone());
         }
-        let assertion = read_assertion(platform, &self.path)?;
-        self.last_read = Some(LastRead {
+        let assertion = read_assertion(platform, &self.path).await?;
+        *self.last_read.borrow_mut() = Some(LastRead {
             assertion: Redacted::new(assertion.clone()),
             at: now,
         });
@@ -59,9 +61,13 @@ impl TokenFile {
 }
 
 /// Reads the assertion from `path`, trimmed of surrounding whitespace.
-fn read_assertion(platform: &mut impl FilePlatform, path: &str) -> Result<String, CredentialError> {
+async fn read_assertion(
+    platform: &mut impl FilePlatform,
+    path: &str,
+) -> Result<String, CredentialError> {
     let bytes = platform
         .read_file(path, MAX_TOKEN_FILE_BYTES)
+        .await
         .map_err(|error| unreadable(path, &error))?;
     if bytes.len() > MAX_TOKEN_FILE_BYTES {
         return Err(CredentialError::Unavailable(format!(
@@ -118,6 +124,7 @@ fn unreadable(path: &str, error: &FileReadError) -> CredentialError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ready::run;
     use crate::scripted_platform::ScriptedPlatform;
 
     fn platform_with(content: Result<Vec<u8>, FileReadError>) -> ScriptedPlatform {
@@ -137,7 +144,7 @@ mod tests {
     fn assertion_is_trimmed() {
         let mut platform = platform_with(Ok(b"  eyJ.a.b\n".to_vec()));
         assert_eq!(
-            read_assertion(&mut platform, "/t/token").unwrap(),
+            run(read_assertion(&mut platform, "/t/token")).unwrap(),
             "eyJ.a.b"
         );
     }
@@ -145,37 +152,40 @@ mod tests {
     #[test]
     fn file_is_reread_only_when_ten_minutes_old_or_forced() {
         let mut platform = platform_with(Ok(b"first".to_vec()));
-        let mut file = TokenFile::new("/t".into());
+        let file = TokenFile::new("/t".into());
         assert_eq!(
             platform.file_reads, 0,
             "nothing is read before it is needed"
         );
-        assert_eq!(file.assertion(&mut platform, false).unwrap(), "first");
+        assert_eq!(run(file.assertion(&mut platform, false)).unwrap(), "first");
         platform.token_file = Ok(b"second".to_vec());
         platform.advance_seconds(599);
-        assert_eq!(file.assertion(&mut platform, false).unwrap(), "first");
+        assert_eq!(run(file.assertion(&mut platform, false)).unwrap(), "first");
         assert_eq!(platform.file_reads, 1);
         platform.advance_seconds(1);
-        assert_eq!(file.assertion(&mut platform, false).unwrap(), "second");
+        assert_eq!(run(file.assertion(&mut platform, false)).unwrap(), "second");
         platform.token_file = Ok(b"third".to_vec());
-        assert_eq!(file.assertion(&mut platform, true).unwrap(), "third");
+        assert_eq!(run(file.assertion(&mut platform, true)).unwrap(), "third");
         assert_eq!(platform.file_reads, 3);
     }
 
     #[test]
     fn a_failed_read_keeps_nothing_and_is_retried_next_time() {
         let mut platform = platform_with(Err(FileReadError::NotFound));
-        let mut file = TokenFile::new("/t".into());
-        assert!(file.assertion(&mut platform, false).is_err());
+        let file = TokenFile::new("/t".into());
+        assert!(run(file.assertion(&mut platform, false)).is_err());
         platform.token_file = Ok(b"now-there".to_vec());
-        assert_eq!(file.assertion(&mut platform, false).unwrap(), "now-there");
+        assert_eq!(
+            run(file.assertion(&mut platform, false)).unwrap(),
+            "now-there"
+        );
     }
 
     #[test]
     fn debug_output_hides_the_assertion() {
         let mut platform = platform_with(Ok(b"secret-assertion".to_vec()));
-        let mut file = TokenFile::new("/t".into());
-        file.assertion(&mut platform, false).unwrap();
+        let file = TokenFile::new("/t".into());
+        run(file.assertion(&mut platform, false)).unwrap();
         let debug = format!("{file:?}");
         assert!(!debug.contains("secret-assertion"), "{debug}");
     }
@@ -183,10 +193,10 @@ mod tests {
     #[test]
     fn missing_file_names_path_directory_and_how_to_grant_it() {
         let mut platform = platform_with(Err(FileReadError::NotFound));
-        let message = unavailable(read_assertion(
+        let message = unavailable(run(read_assertion(
             &mut platform,
             "/var/run/secrets/azure/tokens/t",
-        ));
+        )));
         assert!(
             message.contains("'/var/run/secrets/azure/tokens/t'"),
             "{message}"
@@ -213,14 +223,14 @@ mod tests {
             "/tmp".into(),
             "/data".into(),
         ])));
-        let message = unavailable(read_assertion(&mut platform, "/var/tokens/t"));
+        let message = unavailable(run(read_assertion(&mut platform, "/var/tokens/t")));
         assert!(
             message.contains("no directory the host granted holds it; granted: '/tmp', '/data'"),
             "{message}"
         );
         assert!(message.contains("--dir /var/tokens"), "{message}");
         platform.token_file = Err(FileReadError::NotPreopened(vec![]));
-        let message = unavailable(read_assertion(&mut platform, "/var/tokens/t"));
+        let message = unavailable(run(read_assertion(&mut platform, "/var/tokens/t")));
         assert!(
             message.contains("granted the component no directories"),
             "{message}"
@@ -231,21 +241,23 @@ mod tests {
     fn empty_or_blank_file_is_unavailable() {
         for content in [&b""[..], b" \n\t "] {
             let mut platform = platform_with(Ok(content.to_vec()));
-            assert!(unavailable(read_assertion(&mut platform, "/t")).contains("is empty"));
+            assert!(unavailable(run(read_assertion(&mut platform, "/t"))).contains("is empty"));
         }
     }
 
     #[test]
     fn oversized_or_binary_file_is_unavailable() {
         let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES + 1]));
-        assert!(unavailable(read_assertion(&mut platform, "/t")).contains("larger than 64 KiB"));
+        assert!(
+            unavailable(run(read_assertion(&mut platform, "/t"))).contains("larger than 64 KiB")
+        );
         let mut platform = platform_with(Ok(vec![b'a'; MAX_TOKEN_FILE_BYTES]));
         assert_eq!(
-            read_assertion(&mut platform, "/t").map(|assertion| assertion.len()),
+            run(read_assertion(&mut platform, "/t")).map(|assertion| assertion.len()),
             Ok(64 * 1024),
             "a file of exactly 64 KiB is read"
         );
         let mut platform = platform_with(Ok(vec![0xff, 0xfe]));
-        assert!(unavailable(read_assertion(&mut platform, "/t")).contains("not UTF-8"));
+        assert!(unavailable(run(read_assertion(&mut platform, "/t"))).contains("not UTF-8"));
     }
 }

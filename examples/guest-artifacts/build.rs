@@ -17,6 +17,13 @@
 //! wac plug spin_key_vault.wasm --plug azure_workload_identity_keyvalue_draft2.wasm -o spin_key_vault_keyvalue_draft2.wasm
 //! ```
 //!
+//! the WASI 0.3 build of the credential (feature `wasi-p3`), a build of the root crate with its
+//! feature:
+//!
+//! ```sh
+//! cargo build --release --target wasm32-wasip2 --features wasi-p3
+//! ```
+//!
 //! and, for the `wasmtime serve` test only (feature `test-reroute`), the Spin composition with
 //! the test-only reroute in front:
 //!
@@ -41,10 +48,12 @@ fn main() {
     // Implies `compositions` (Cargo.toml): it is composed onto the Spin composition.
     let test_reroute = feature("TEST_REROUTE");
     let shared_cache = feature("SHARED_CACHE");
+    let wasi_p3 = feature("WASI_P3");
 
     let mut inputs = vec![
         "src",
         "wit",
+        "wit-p3",
         "build.rs",
         "Cargo.toml",
         "Cargo.lock",
@@ -96,6 +105,13 @@ fn main() {
             "GUEST_CREDENTIAL_VIA_BRIDGE",
         )
     });
+    if wasi_p3 {
+        workspace.build_variant(
+            "wasi-p3",
+            "azure_workload_identity_wasi_p3.wasm",
+            "GUEST_CREDENTIAL_WASI_P3",
+        );
+    }
     if floor {
         workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");
     }

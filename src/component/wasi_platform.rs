@@ -15,12 +15,13 @@ use super::wasi::filesystem::types::{
 };
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
-    ErrorCode, Fields, HeaderError, IncomingBody, IncomingResponse, Method, OutgoingBody,
-    OutgoingRequest, RequestOptions, Scheme,
+    Fields, HeaderError, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use super::wasi::io::poll::{Pollable, poll};
 use super::wasi::io::streams::{OutputStream, StreamError};
 use super::wasi::random::random;
+use super::words::describe_http_error;
 use crate::authority;
 use crate::platform::{self, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform};
 #[cfg(not(feature = "via-bridge"))]
@@ -36,6 +37,9 @@ const READ_CHUNK_BYTES: u64 = 64 * 1024;
 pub struct WasiPlatform;
 
 impl Platform for WasiPlatform {
+    // A WASI 0.2 export takes the instance for the whole call.
+    const CALLS_OVERLAP: bool = false;
+
     fn now(&mut self) -> u64 {
         wall_clock::now().seconds
     }
@@ -44,7 +48,7 @@ impl Platform for WasiPlatform {
         monotonic_clock::now()
     }
 
-    fn sleep(&mut self, nanos: u64) {
+    async fn sleep(&mut self, nanos: u64) {
         monotonic_clock::subscribe_duration(nanos).block();
     }
 
@@ -57,7 +61,7 @@ impl Platform for WasiPlatform {
         bytes
     }
 
-    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
+    async fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String> {
         let bound = Bound {
             deadline: request.deadline,
             nanos: request.deadline.saturating_sub(monotonic_clock::now()),
@@ -69,7 +73,7 @@ impl Platform for WasiPlatform {
 
 #[cfg(not(feature = "via-bridge"))]
 impl FilePlatform for WasiPlatform {
-    fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
+    async fn read_file(&mut self, path: &str, limit: usize) -> Result<Vec<u8>, FileReadError> {
         let preopens = preopens::get_directories();
         let Some(located) = locate(path, preopens.iter().map(|(_, name)| name.as_str())) else {
             let granted = preopens.into_iter().map(|(_, name)| name).collect();
@@ -171,7 +175,8 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
     let _ = options.set_between_bytes_timeout(Some(request.timeouts.between_bytes));
 
     // Sent before the body is written: the host consumes the body while it sends.
-    let future_response = outgoing_handler::handle(outgoing, Some(options)).map_err(describe)?;
+    let future_response = outgoing_handler::handle(outgoing, Some(options))
+        .map_err(|error| describe_http_error(&error))?;
     // A GET's body is empty: written as nothing and finished, as the token bridge takes it.
     let sent = write_body(body, &request.body, bound);
     // Dropping the future (on return) drops the request: a stalled one ends here.
@@ -184,7 +189,7 @@ fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse,
         // can leave the host's end of the body failing, and asking again would cost another
         // token request (seen under `wasmtime serve`).
         Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(error))) => Err(describe(error)),
+        Some(Ok(Err(error))) => Err(describe_http_error(&error)),
         Some(Err(())) => Err("the host lost the response".into()),
         None => Err(match sent {
             Err(stalled_writing) => stalled_writing,
@@ -201,7 +206,7 @@ fn write_body(body: OutgoingBody, bytes: &[u8], bound: Bound) -> Result<(), Stri
             .map_err(|()| "the host refused the request body stream".to_owned())?;
         write_all(&stream, bytes, bound)?;
     }
-    OutgoingBody::finish(body, None).map_err(describe)
+    OutgoingBody::finish(body, None).map_err(|error| describe_http_error(&error))
 }
 
 /// Writes `bytes` and waits for the flush, each wait bounded: a host that never takes the body
@@ -299,73 +304,6 @@ fn read_response(response: IncomingResponse, bound: Bound) -> Result<HttpRespons
     })
 }
 
-/// Words for the failures users meet; the rest by their WASI name.
-fn describe(error: ErrorCode) -> String {
-    match error {
-        ErrorCode::DnsError(_) => "the authority host's name did not resolve (DNS)".into(),
-        ErrorCode::DnsTimeout => "the DNS lookup timed out".into(),
-        ErrorCode::ConnectionRefused => "the connection was refused".into(),
-        ErrorCode::ConnectionTimeout => "connecting timed out".into(),
-        ErrorCode::ConnectionReadTimeout => "the response did not arrive in time".into(),
-        ErrorCode::ConnectionTerminated => "the connection was closed".into(),
-        ErrorCode::TlsCertificateError => {
-            "the host did not trust the authority's TLS certificate".into()
-        }
-        ErrorCode::HttpRequestDenied => "the host denied the outgoing request".into(),
-        ErrorCode::InternalError(Some(detail)) => {
-            format!("the host's HTTP client failed: {detail}")
-        }
-        other => format!("wasi:http error {}", wit_name(&other)),
-    }
-}
-
-/// The error's case name in wasi:http's WIT. Written out rather than `Debug`-formatted: the
-/// derived `Debug` of the payloads would bring string escaping and Unicode tables into the
-/// component (about 5 KB).
-fn wit_name(error: &ErrorCode) -> &'static str {
-    match error {
-        ErrorCode::DnsTimeout => "dns-timeout",
-        ErrorCode::DnsError(_) => "dns-error",
-        ErrorCode::DestinationNotFound => "destination-not-found",
-        ErrorCode::DestinationUnavailable => "destination-unavailable",
-        ErrorCode::DestinationIpProhibited => "destination-ip-prohibited",
-        ErrorCode::DestinationIpUnroutable => "destination-ip-unroutable",
-        ErrorCode::ConnectionRefused => "connection-refused",
-        ErrorCode::ConnectionTerminated => "connection-terminated",
-        ErrorCode::ConnectionTimeout => "connection-timeout",
-        ErrorCode::ConnectionReadTimeout => "connection-read-timeout",
-        ErrorCode::ConnectionWriteTimeout => "connection-write-timeout",
-        ErrorCode::ConnectionLimitReached => "connection-limit-reached",
-        ErrorCode::TlsProtocolError => "tls-protocol-error",
-        ErrorCode::TlsCertificateError => "tls-certificate-error",
-        ErrorCode::TlsAlertReceived(_) => "tls-alert-received",
-        ErrorCode::HttpRequestDenied => "http-request-denied",
-        ErrorCode::HttpRequestLengthRequired => "http-request-length-required",
-        ErrorCode::HttpRequestBodySize(_) => "http-request-body-size",
-        ErrorCode::HttpRequestMethodInvalid => "http-request-method-invalid",
-        ErrorCode::HttpRequestUriInvalid => "http-request-uri-invalid",
-        ErrorCode::HttpRequestUriTooLong => "http-request-uri-too-long",
-        ErrorCode::HttpRequestHeaderSectionSize(_) => "http-request-header-section-size",
-        ErrorCode::HttpRequestHeaderSize(_) => "http-request-header-size",
-        ErrorCode::HttpRequestTrailerSectionSize(_) => "http-request-trailer-section-size",
-        ErrorCode::HttpRequestTrailerSize(_) => "http-request-trailer-size",
-        ErrorCode::HttpResponseIncomplete => "http-response-incomplete",
-        ErrorCode::HttpResponseHeaderSectionSize(_) => "http-response-header-section-size",
-        ErrorCode::HttpResponseHeaderSize(_) => "http-response-header-size",
-        ErrorCode::HttpResponseBodySize(_) => "http-response-body-size",
-        ErrorCode::HttpResponseTrailerSectionSize(_) => "http-response-trailer-section-size",
-        ErrorCode::HttpResponseTrailerSize(_) => "http-response-trailer-size",
-        ErrorCode::HttpResponseTransferCoding(_) => "http-response-transfer-coding",
-        ErrorCode::HttpResponseContentCoding(_) => "http-response-content-coding",
-        ErrorCode::HttpResponseTimeout => "http-response-timeout",
-        ErrorCode::HttpUpgradeFailed => "http-upgrade-failed",
-        ErrorCode::HttpProtocolError => "http-protocol-error",
-        ErrorCode::LoopDetected => "loop-detected",
-        ErrorCode::ConfigurationError => "configuration-error",
-        ErrorCode::InternalError(_) => "internal-error",
-    }
-}
-
 fn stream_error(error: StreamError) -> String {
     match error {
         StreamError::Closed => "the stream closed early".to_owned(),
@@ -387,7 +325,7 @@ fn file_error(error: FileErrorCode) -> FileReadError {
     }
 }
 
-/// The case name in wasi:http's WIT, written out for the reason given at [`wit_name`].
+/// The case name in wasi:http's WIT, written out for the reason given at `words::wit_name`.
 fn header_error(error: &HeaderError) -> &'static str {
     match error {
         HeaderError::InvalidSyntax => "invalid-syntax",

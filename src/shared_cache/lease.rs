@@ -66,7 +66,7 @@ impl Held {
 
 /// What the entry `name` gives: a token due for refresh only when another instance is already
 /// refreshing it (valid tokens are served meanwhile), else the lease of its refresh.
-pub fn fetch(
+pub async fn fetch(
     store: &mut impl SharedStore,
     platform: &mut impl Platform,
     sealer: &Sealer,
@@ -111,7 +111,7 @@ pub fn fetch(
         if now >= give_up_at {
             break;
         }
-        platform.sleep(poll.min(give_up_at - now));
+        platform.sleep(poll.min(give_up_at - now)).await;
         poll = (poll * 2).min(MAX_POLL_NANOS);
     }
     Fetched::Ask(None)

@@ -28,7 +28,7 @@ pub use name::entry_name;
 pub use pod::pod_uid;
 #[cfg(test)]
 pub use seal::Sealer;
-pub use store::{NoStore, SharedStore};
+pub use store::SharedStore;
 pub use through::through_store;
 
 #[cfg(test)]

@@ -18,10 +18,6 @@ pub struct StoreFailure;
 
 /// A key-value store shared by the instances.
 pub trait SharedStore {
-    /// Whether this is a store at all: `false` only for [`NoStore`], so that code given none
-    /// is left out at compile time, however far the `None` is from where it is tested (the base
-    /// component's size depends on it).
-    const IS_A_STORE: bool = true;
     /// What the store offers for leases.
     fn atomics(&self) -> Atomics;
     /// The value under `name`, if any.
@@ -35,35 +31,4 @@ pub trait SharedStore {
     fn swap(&mut self, name: &str, seen: &[u8], new: &[u8]) -> Result<bool, StoreFailure>;
     /// Adds one to the counter under `name` (created at zero) and returns the sum.
     fn increment(&mut self, name: &str) -> Result<u64, StoreFailure>;
-}
-
-/// The base component's store: there is none. It has no values, so code given one is never
-/// called with it, and the compiler leaves the shared cache out.
-#[cfg_attr(
-    any(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
-    allow(dead_code)
-)]
-pub enum NoStore {}
-
-impl SharedStore for NoStore {
-    const IS_A_STORE: bool = false;
-
-    fn atomics(&self) -> Atomics {
-        match *self {}
-    }
-    fn get(&mut self, _: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
-        match *self {}
-    }
-    fn set(&mut self, _: &str, _: &[u8]) -> Result<(), StoreFailure> {
-        match *self {}
-    }
-    fn delete(&mut self, _: &str) -> Result<(), StoreFailure> {
-        match *self {}
-    }
-    fn swap(&mut self, _: &str, _: &[u8], _: &[u8]) -> Result<bool, StoreFailure> {
-        match *self {}
-    }
-    fn increment(&mut self, _: &str) -> Result<u64, StoreFailure> {
-        match *self {}
-    }
 }

@@ -9,6 +9,7 @@ use super::store::Atomics;
 use super::{LEASE_SECONDS, Sealer, entry_name};
 use crate::credential::WorkloadIdentityCredential;
 use crate::error::{AccessToken, CredentialError};
+use crate::ready::run;
 use crate::scripted_platform::ScriptedPlatform;
 use crate::settings::{Settings, WorkloadIdentityOptions};
 
@@ -47,7 +48,7 @@ fn get(
     platform: &mut ScriptedPlatform,
     store: &mut ModelStore,
 ) -> Result<AccessToken, CredentialError> {
-    credential.get_token_shared(&[VAULT.into()], &Default::default(), platform, Some(store))
+    run(credential.get_token_shared(&[VAULT.into()], &Default::default(), platform, Some(store)))
 }
 
 fn stored(values: &Values) -> Option<Entry> {
@@ -409,9 +410,13 @@ fn a_claims_challenge_skips_the_store_and_its_token_replaces_the_stored_one() {
         claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
         ..Default::default()
     };
-    let challenged = instance()
-        .get_token_shared(&[VAULT.into()], &options, &mut platform, Some(&mut store))
-        .unwrap();
+    let challenged = run(instance().get_token_shared(
+        &[VAULT.into()],
+        &options,
+        &mut platform,
+        Some(&mut store),
+    ))
+    .unwrap();
     assert_ne!(challenged, rejected);
     assert_eq!(
         get(&mut instance(), &mut platform, &mut store).unwrap(),
@@ -482,12 +487,12 @@ fn what_the_store_gave_shows_no_token_and_no_sealed_bytes_in_debug_output() {
         },
         1,
     );
-    let fetched = super::fetch(
+    let fetched = run(super::fetch(
         &mut store,
         &mut platform,
         &Sealer::from_assertion(ASSERTION),
         &name(),
-    );
+    ));
     assert!(matches!(fetched, super::Fetched::Ask(Some(_))));
     let debug = format!("{fetched:?}");
     assert_eq!(debug, "Ask(Some(Held(..)))");

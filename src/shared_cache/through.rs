@@ -15,24 +15,24 @@ use crate::platform::Platform;
 /// token is returned, and its lease kept to its end so that no instance asks again before. A
 /// challenged request (`challenged`: claims) skips the store, like the instance's cache, and its
 /// token replaces the stored one, so that no instance serves the rejected token again.
-pub fn through_store<P: Platform>(
+pub async fn through_store<P: Platform>(
     store: &mut impl SharedStore,
     platform: &mut P,
     assertion: &str,
     name: &str,
     challenged: bool,
-    source: impl FnOnce(&mut P, bool) -> Result<AccessToken, CredentialError>,
+    source: impl AsyncFnOnce(&mut P, bool) -> Result<AccessToken, CredentialError>,
 ) -> Result<AccessToken, CredentialError> {
     let sealer = Sealer::from_assertion(assertion);
     let fetched = if challenged {
         Fetched::Ask(None)
     } else {
-        fetch(store, platform, &sealer, name)
+        fetch(store, platform, &sealer, name).await
     };
     let held = match fetched {
         Fetched::Token(token) => return Ok(token),
         // The store failed: the source alone, as without a store.
-        Fetched::Bypass => return source(platform, false),
+        Fetched::Bypass => return source(platform, false).await,
         Fetched::Ask(held) => held,
     };
     let now = platform.now();
@@ -40,7 +40,7 @@ pub fn through_store<P: Platform>(
         .as_ref()
         .and_then(|held| held.valid_token(now))
         .cloned();
-    match (source(platform, in_store.is_some()), held) {
+    match (source(platform, in_store.is_some()).await, held) {
         (Ok(token), _) => {
             // Stored as the instance's cache will return it: with the one refresh rule's time.
             let token = AccessToken {

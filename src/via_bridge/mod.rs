@@ -11,12 +11,12 @@ pub mod settings;
 use crate::prelude::*;
 
 use crate::attempts::{Outcome, with_retries};
-use crate::cache::TokenCache;
-use crate::cached;
+use crate::cached::{self, Tokens};
 use crate::credential::TokenRequestOptions;
 use crate::error::{AccessToken, CredentialError};
 use crate::platform::Platform;
 use crate::scopes::validate_scopes;
+use core::cell::Cell;
 use request::{bridge_request, resource_for};
 use response::{bridge_outcome, unreachable};
 use settings::BridgeSettings;
@@ -25,8 +25,8 @@ use settings::BridgeSettings;
 #[derive(Debug)]
 pub struct BridgeCredential {
     settings: BridgeSettings,
-    cache: TokenCache,
-    closed: bool,
+    tokens: Tokens,
+    closed: Cell<bool>,
 }
 
 impl BridgeCredential {
@@ -34,20 +34,20 @@ impl BridgeCredential {
     pub fn new(settings: BridgeSettings) -> BridgeCredential {
         BridgeCredential {
             settings,
-            cache: TokenCache::default(),
-            closed: false,
+            tokens: Tokens::default(),
+            closed: Cell::new(false),
         }
     }
 
     /// Serves the cached token until it is due, then asks the bridge; a request the protocol
     /// cannot express (several scopes, claims, another tenant) is refused first.
-    pub fn get_token(
-        &mut self,
+    pub async fn get_token(
+        &self,
         scopes: &[String],
         options: &TokenRequestOptions,
         platform: &mut impl Platform,
     ) -> Result<AccessToken, CredentialError> {
-        if self.closed {
+        if self.closed.get() {
             return Err(cached::closed());
         }
         // Before the cache, unlike the workload identity credential's (which validates on a miss
@@ -62,7 +62,7 @@ impl BridgeCredential {
             challenged: false,
         };
         let settings = &self.settings;
-        cached::get_token(&mut self.cache, &request, platform, |platform, ask| {
+        cached::get_token(&self.tokens, &request, platform, async |platform, ask| {
             let secrets: Vec<&str> = ask
                 .known_tokens
                 .iter()
@@ -73,7 +73,7 @@ impl BridgeCredential {
                 platform,
                 ask.started,
                 ask.valid_token_in_hand,
-                |platform, attempt| {
+                async |platform, attempt| {
                     let request = bridge_request(
                         settings,
                         resource,
@@ -82,7 +82,7 @@ impl BridgeCredential {
                         attempt.deadline,
                     );
                     let url = request.endpoint.url();
-                    match platform.send(&request) {
+                    match platform.send(&request).await {
                         Ok(response) => {
                             let now = platform.now();
                             bridge_outcome(&response, attempt.requested_at, now, &url, &secrets)
@@ -94,13 +94,15 @@ impl BridgeCredential {
                     }
                 },
             )
+            .await
         })
+        .await
     }
 
     /// Forgets every cached token; later calls fail with `unavailable`.
-    pub fn close(&mut self) {
-        self.cache.clear();
-        self.closed = true;
+    pub fn close(&self) {
+        self.tokens.clear();
+        self.closed.set(true);
     }
 }
 
@@ -108,6 +110,7 @@ impl BridgeCredential {
 mod tests {
     use super::*;
     use crate::platform::Method;
+    use crate::ready::run;
     use crate::scripted_platform::ScriptedPlatform;
 
     const SECRET: &str = "bridge-secret-0123456789";
@@ -129,7 +132,7 @@ mod tests {
         options: &TokenRequestOptions,
         platform: &mut ScriptedPlatform,
     ) -> Result<AccessToken, CredentialError> {
-        credential.get_token(&[VAULT.to_owned()], options, platform)
+        run(credential.get_token(&[VAULT.to_owned()], options, platform))
     }
 
     fn bridge_token(token: &str, expires_in: u64, refresh_in: u64) -> String {
@@ -250,7 +253,7 @@ mod tests {
             Err(CredentialError::InvalidArgument(_))
         ));
         assert!(matches!(
-            credential.get_token(&[], &Default::default(), &mut platform),
+            run(credential.get_token(&[], &Default::default(), &mut platform)),
             Err(CredentialError::InvalidArgument(message)) if message.contains("at least one scope")
         ));
         assert!(platform.requests.is_empty());

@@ -32,6 +32,11 @@ pub const SPIN_APP_KEYVALUE_DRAFT: &str = env!("GUEST_SPIN_APP_KEYVALUE_DRAFT");
 #[cfg(feature = "via-bridge")]
 pub const CREDENTIAL_VIA_BRIDGE: &str = env!("GUEST_CREDENTIAL_VIA_BRIDGE");
 
+/// The credential's WASI 0.3 build (feature `wasi-p3`, world `workload-identity` of
+/// `azure:identity@0.2.0`, get-token async), `azure_workload_identity_wasi_p3.wasm`.
+#[cfg(feature = "wasi-p3")]
+pub const CREDENTIAL_WASI_P3: &str = env!("GUEST_CREDENTIAL_WASI_P3");
+
 /// The benchmark's floor: the credential's WIT with the work removed.
 #[cfg(feature = "floor")]
 pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");
