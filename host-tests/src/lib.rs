@@ -32,14 +32,9 @@ pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, KEYVALUE_DRAFT_PATH,
     KEYVALUE_DRAFT2_PATH,
 };
-pub use embedding_p3::{P3CredentialComponent, P3CredentialInstance};
-/// The p3 world's own types (bindgen makes them apart from the WASI 0.2 world's).
-pub mod p3 {
-    pub use crate::embedding_p3::{
-        AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
-        WorkloadIdentityOptions,
-    };
-}
+/// The WASI 0.3 world's `workload-identity-options` (its other types are the 0.2 world's).
+pub use embedding_p3::WorkloadIdentityOptions as P3WorkloadIdentityOptions;
+pub use embedding_p3::{P3CredentialComponent, P3CredentialInstance, TokenCall};
 pub use fake_server::FakeServer;
 pub use fake_service::{FakeService, UPSTREAM_BODY};
 pub use host_config::{HostConfig, Transport};

@@ -14,8 +14,15 @@ wasmtime::component::bindgen!({
     with: {
         "wasi": wasmtime_wasi::p3::bindings,
         "wasi:http": wasmtime_wasi_http::p3::bindings::http,
+        // 0.2.0's `types` is 0.1.0's restated, and component types are structural, so the
+        // WASI 0.2 world's Rust types serve both: tests and helpers take and return one type.
+        "azure:identity/types": crate::embedding_p3::bindings::wasi_0_2_types,
     },
 });
 
+/// The WASI 0.2 world's `azure:identity/types`, which the 0.3 world's calls use.
+pub mod wasi_0_2_types {
+    pub use credential_host::{AccessToken, CredentialError, TokenRequestOptions};
+}
+
 pub use exports::azure::identity::credential::WorkloadIdentityOptions;
-pub use exports::azure::identity::types;

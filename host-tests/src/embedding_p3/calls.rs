@@ -3,13 +3,35 @@
 //! the transports' futures (the fake authority's late answers, the real client) run.
 
 use super::bindings::{WorkloadIdentity, WorkloadIdentityOptions};
-use super::{AccessToken, CredentialError, TokenRequestOptions};
 use crate::host_config::HostState;
+use credential_host::{AccessToken, CredentialError, TokenRequestOptions};
 use futures::future::join_all;
 use wasmtime::component::ResourceAny;
 use wasmtime::{Result, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::runtime::in_tokio;
+
+/// One get-token call: the resource's on `credential`, or the free one when `None`.
+#[derive(Clone)]
+pub struct TokenCall {
+    pub credential: Option<ResourceAny>,
+    pub scopes: Vec<String>,
+    pub options: TokenRequestOptions,
+}
+
+impl TokenCall {
+    pub fn new(
+        credential: Option<ResourceAny>,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> TokenCall {
+        TokenCall {
+            credential,
+            scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
+            options: options.clone(),
+        }
+    }
+}
 
 /// One component instance. `Err` of the outer `Result` is a trap; the inner one is the
 /// component's `credential-error`.
@@ -50,10 +72,9 @@ impl P3CredentialInstance {
         Ok(self.record(created))
     }
 
-    /// `n` calls of get-token at once on this one instance: the resource's on `credential`, or
-    /// the free one (configured from the environment) when `None`. All are started before any
-    /// is awaited, so a component that lifts get-token async runs them interleaved; the answers
-    /// come in the order the calls were made. A trap in any call is the outer `Err`.
+    /// `n` calls of get-token at once on this one instance, all for `scopes` and `options`:
+    /// the resource's on `credential`, or the free one when `None`. See
+    /// [`get_tokens_concurrently`](Self::get_tokens_concurrently).
     pub fn get_tokens_at_once(
         &mut self,
         credential: Option<ResourceAny>,
@@ -61,20 +82,32 @@ impl P3CredentialInstance {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<Vec<Result<AccessToken, CredentialError>>> {
-        let scopes: Vec<String> = scopes.iter().map(|scope| scope.to_string()).collect();
+        let call = TokenCall::new(credential, scopes, options);
+        self.get_tokens_concurrently(vec![call; n])
+    }
+
+    /// The get-token `calls`, all at once on this one instance: each is started before any is
+    /// awaited, inside one `run_concurrent`, so a component that lifts get-token async runs
+    /// them interleaved (one that does not runs them one after another). The answers come in
+    /// the order of `calls`; a trap in any call is the outer `Err`.
+    pub fn get_tokens_concurrently(
+        &mut self,
+        calls: Vec<TokenCall>,
+    ) -> Result<Vec<Result<AccessToken, CredentialError>>> {
         let exports = self.bindings.azure_identity_credential();
         let answers = in_tokio(self.store.run_concurrent(async |accessor| {
-            let calls = (0..n).map(|_| {
-                let (scopes, options) = (scopes.clone(), options.clone());
-                async move {
-                    match credential {
-                        Some(credential) => {
-                            exports
-                                .workload_identity_credential()
-                                .call_get_token(accessor, credential, scopes, options)
-                                .await
-                        }
-                        None => exports.call_get_token(accessor, scopes, options).await,
+            let calls = calls.into_iter().map(|call| async move {
+                match call.credential {
+                    Some(credential) => {
+                        exports
+                            .workload_identity_credential()
+                            .call_get_token(accessor, credential, call.scopes, call.options)
+                            .await
+                    }
+                    None => {
+                        exports
+                            .call_get_token(accessor, call.scopes, call.options)
+                            .await
                     }
                 }
             });
@@ -114,7 +147,8 @@ impl P3CredentialInstance {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<Result<AccessToken, CredentialError>> {
-        let mut answers = self.get_tokens_at_once(credential, 1, scopes, options)?;
+        let call = TokenCall::new(credential, scopes, options);
+        let mut answers = self.get_tokens_concurrently(vec![call])?;
         Ok(answers.remove(0))
     }
 

@@ -2,6 +2,10 @@
 //! (wit-p3/), into wasmtime with p3's wasi:cli, wasi:clocks, wasi:filesystem, wasi:random and
 //! wasi:http, and calls its exports, the `async` get-tokens several at a time on one instance.
 //!
+//! The calls take and return the WASI 0.2 world's types (`AccessToken`, `CredentialError`,
+//! `TokenRequestOptions`): the 0.3 world restates them unchanged. Only the resource's options,
+//! [`WorkloadIdentityOptions`], are the 0.3 world's own.
+//!
 //! Instances take the same [`HostConfig`] as the WASI 0.2 harness: the same environment,
 //! read-only preopens, test clocks and transports (p3's wasi:http hands its requests to the same
 //! `WasiHttpHooks::send_request`), so the same fakes answer both editions.
@@ -10,10 +14,7 @@ mod bindings;
 mod calls;
 
 pub use bindings::WorkloadIdentityOptions;
-pub use bindings::types::{
-    AccessToken, AuthenticationFailure, CredentialError, TokenRequestOptions,
-};
-pub use calls::P3CredentialInstance;
+pub use calls::{P3CredentialInstance, TokenCall};
 
 use crate::host_config::{HostConfig, HostState};
 use bindings::WorkloadIdentityPre;
