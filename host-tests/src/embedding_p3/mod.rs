@@ -8,7 +8,10 @@
 //!
 //! Instances take the same [`HostConfig`] as the WASI 0.2 harness: the same environment,
 //! read-only preopens, test clocks and transports (p3's wasi:http hands its requests to the same
-//! `WasiHttpHooks::send_request`), so the same fakes answer both editions.
+//! `WasiHttpHooks::send_request`), so the same fakes answer both editions. As in p2, the test
+//! clock answers `now` (system-clock and monotonic-clock) but not the waits: p3's
+//! `wait-for` sleeps its duration on tokio's timer, and `wait-until` sleeps from the test
+//! clock's `now` to the mark on that timer, so moving the test clock does not end a wait.
 
 mod bindings;
 mod calls;
