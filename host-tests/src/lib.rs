@@ -9,8 +9,10 @@
 mod acceptor;
 mod canned;
 mod embedding;
+mod embedding_p3;
 mod fake_server;
 mod fake_service;
+mod host_config;
 mod local_server;
 mod shared_keyvalue;
 mod silent_listener;
@@ -27,11 +29,15 @@ pub use credential_host::{
     handle_request, token_file_grant,
 };
 pub use embedding::{
-    COMPONENT_PATH, CredentialComponent, CredentialInstance, HostConfig, KEYVALUE_DRAFT_PATH,
-    KEYVALUE_DRAFT2_PATH, Transport,
+    COMPONENT_PATH, CredentialComponent, CredentialInstance, KEYVALUE_DRAFT_PATH,
+    KEYVALUE_DRAFT2_PATH,
 };
+/// The WASI 0.3 world's `workload-identity-options` (its other types are the 0.2 world's).
+pub use embedding_p3::WorkloadIdentityOptions as P3WorkloadIdentityOptions;
+pub use embedding_p3::{P3CredentialComponent, P3CredentialInstance, TokenCall};
 pub use fake_server::FakeServer;
 pub use fake_service::{FakeService, UPSTREAM_BODY};
+pub use host_config::{HostConfig, Transport};
 pub use local_server::{LocalServer, ServerAnswer};
 pub use shared_keyvalue::{KeyValueDraft, STORE_IDENTIFIER, SharedKeyValue};
 pub use silent_listener::SilentListener;

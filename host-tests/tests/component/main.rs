@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod interface;
 mod jco;
+mod p3;
 mod proxy;
 mod refresh;
 mod retries;
@@ -180,20 +181,36 @@ pub fn invalid_argument(result: Result<impl std::fmt::Debug, CredentialError>) -
 
 impl Drop for Pod {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let mut secrets = vec![ASSERTION.to_owned()];
-        secrets.extend(self.secrets.iter().filter(|s| !s.is_empty()).cloned());
-        secrets.extend(self.fake.issued_tokens());
-        let output = self.instance.output();
-        for text in self.instance.errors_seen().iter().chain([&output]) {
-            for secret in &secrets {
-                assert!(
-                    !text.contains(secret.as_str()),
-                    "secret {secret:?} leaked in: {text}"
-                );
-            }
+        assert_no_secret_seen(
+            &self.fake,
+            &self.secrets,
+            self.instance.errors_seen(),
+            &self.instance.output(),
+        );
+    }
+}
+
+/// Checks that no error the component returned and nothing it wrote contains the assertion,
+/// a token file's content written besides it (`written`) or a token `fake` issued (skipped
+/// when the test is already failing).
+pub fn assert_no_secret_seen(
+    fake: &FakeEntra,
+    written: &[String],
+    errors: &[String],
+    output: &str,
+) {
+    if std::thread::panicking() {
+        return;
+    }
+    let mut secrets = vec![ASSERTION.to_owned()];
+    secrets.extend(written.iter().filter(|s| !s.is_empty()).cloned());
+    secrets.extend(fake.issued_tokens());
+    for text in errors.iter().map(String::as_str).chain([output]) {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "secret {secret:?} leaked in: {text}"
+            );
         }
     }
 }
