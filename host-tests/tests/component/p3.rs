@@ -1,9 +1,6 @@
 //! The WASI 0.3 build of the credential (world `azure:identity@0.2.0/workload-identity`,
 //! wit-p3/) in wasmtime 48's p3 host, with the same fake Entra, token directory and test clocks:
 //! get-token is an `async func`, and calls overlap on one instance.
-//!
-//! Ignored until guest-artifacts builds that component: `P3_CREDENTIAL_COMPONENT` names its
-//! file (`P3_CREDENTIAL_COMPONENT=… cargo test -p host-tests --test component p3:: -- --ignored`).
 
 use crate::{AKS_ENV, ASSERTION, TENANT, VAULT, assert_no_secret_seen, no_request_options};
 use host_tests::{
@@ -19,9 +16,7 @@ const FAKE_EXPIRES_IN: u64 = 3599;
 
 /// The component under test, compiled once per process.
 fn component() -> &'static P3CredentialComponent {
-    let path = std::env::var("P3_CREDENTIAL_COMPONENT")
-        .expect("P3_CREDENTIAL_COMPONENT names the WASI 0.3 credential component's file");
-    P3CredentialComponent::shared(&path)
+    P3CredentialComponent::shared(guest_artifacts::CREDENTIAL_WASI_P3)
 }
 
 /// A pod of the WASI 0.3 credential: the AKS environment, the token directory preopened where
@@ -89,7 +84,6 @@ fn tokens(answers: Vec<Result<AccessToken, CredentialError>>) -> Vec<AccessToken
 }
 
 #[test]
-#[ignore = "the WASI 0.3 credential is not built yet (P3_CREDENTIAL_COMPONENT)"]
 fn imports_exactly_the_wasi_0_3_interfaces_it_calls() {
     let (imports, exports) = component().interface_names();
     let imports: BTreeSet<&str> = imports.iter().map(String::as_str).collect();
@@ -143,19 +137,16 @@ fn hundred_calls_for_one_token_share_one_request(on_a_credential: bool) {
 }
 
 #[test]
-#[ignore = "the WASI 0.3 credential is not built yet (P3_CREDENTIAL_COMPONENT)"]
 fn hundred_calls_on_a_credential_for_one_token_at_once_make_one_request() {
     hundred_calls_for_one_token_share_one_request(true);
 }
 
 #[test]
-#[ignore = "the WASI 0.3 credential is not built yet (P3_CREDENTIAL_COMPONENT)"]
 fn hundred_free_get_tokens_for_one_token_at_once_make_one_request() {
     hundred_calls_for_one_token_share_one_request(false);
 }
 
 #[test]
-#[ignore = "the WASI 0.3 credential is not built yet (P3_CREDENTIAL_COMPONENT)"]
 fn calls_for_different_tokens_on_one_instance_are_requested_at_the_same_time() {
     const SCOPES: usize = 10;
     const CALLS_PER_SCOPE: usize = 5;
@@ -197,7 +188,6 @@ fn calls_for_different_tokens_on_one_instance_are_requested_at_the_same_time() {
 }
 
 #[test]
-#[ignore = "the WASI 0.3 credential is not built yet (P3_CREDENTIAL_COMPONENT)"]
 fn a_single_call_gets_a_token_and_the_next_is_served_from_the_cache() {
     let mut pod = P3Pod::new();
     let credential = pod.credential();
