@@ -17,11 +17,13 @@
 //! wac plug spin_key_vault.wasm --plug azure_workload_identity_keyvalue_draft2.wasm -o spin_key_vault_keyvalue_draft2.wasm
 //! ```
 //!
-//! the WASI 0.3 build of the credential (feature `wasi-p3`), a build of the root crate with its
-//! feature:
+//! the WASI 0.3 builds (feature `wasi-p3`): the credential and, with `compositions`, the bearer
+//! middleware (each package's feature `wasi-p3`) and the sample proxy composed with both:
 //!
 //! ```sh
-//! cargo build --release --target wasm32-wasip2 --features wasi-p3
+//! cargo build --release --target wasm32-wasip2 -p azure-workload-identity -p bearer-middleware --features wasi-p3
+//! wac plug bearer_middleware_wasi_p3.wasm --plug azure_workload_identity_wasi_p3.wasm -o bearer_wasi_p3.wasm
+//! wac plug sample_proxy.wasm --plug bearer_wasi_p3.wasm -o sample_proxy_with_bearer.wasm
 //! ```
 //!
 //! and, for the `wasmtime serve` test only (feature `test-reroute`), the Spin composition with
@@ -37,7 +39,9 @@
 mod guests;
 mod wac;
 
-use guests::{COMPONENT_TARGET, CREDENTIAL_FILE, CREDENTIAL_PACKAGE, FILTER_TARGET, Workspace};
+use guests::{
+    Built, COMPONENT_TARGET, CREDENTIAL_FILE, CREDENTIAL_PACKAGE, FILTER_TARGET, Workspace,
+};
 
 fn main() {
     let floor = feature("FLOOR");
@@ -81,6 +85,10 @@ fn main() {
         ]);
         components.extend(["bearer-middleware", "sample-app", "spin-key-vault"]);
     }
+    if compositions && wasi_p3 {
+        inputs.extend(["examples/p3-guest-runtime", "examples/sample-proxy"]);
+        components.push("sample-proxy");
+    }
     if test_reroute {
         inputs.push("host-tests/real-hosts/reroute");
         components.push("reroute-for-tests");
@@ -106,11 +114,34 @@ fn main() {
         )
     });
     if wasi_p3 {
-        workspace.build_variant(
-            "wasi-p3",
-            "azure_workload_identity_wasi_p3.wasm",
-            "GUEST_CREDENTIAL_WASI_P3",
-        );
+        let credential = Built {
+            package: CREDENTIAL_PACKAGE,
+            file: CREDENTIAL_FILE,
+            published_name: "azure_workload_identity_wasi_p3.wasm",
+            variable: "GUEST_CREDENTIAL_WASI_P3",
+        };
+        let middleware = Built {
+            package: "bearer-middleware",
+            file: "bearer_middleware.wasm",
+            published_name: "bearer_middleware_wasi_p3.wasm",
+            variable: "GUEST_BEARER_MIDDLEWARE_WASI_P3",
+        };
+        if compositions {
+            let built = workspace.build_variants("wasi-p3", &[credential, middleware]);
+            let (credential, middleware) = (&built[0], &built[1]);
+            let wac = wac::installed(&workspace);
+            let composed = |name: &str| workspace.release_dir(COMPONENT_TARGET).join(name);
+            let proxy =
+                workspace.publish(COMPONENT_TARGET, "sample_proxy.wasm", "GUEST_SAMPLE_PROXY");
+            let bearer = composed("bearer_wasi_p3.wasm");
+            wac::plug(&wac, middleware, credential, &bearer);
+            let proxy_with_bearer = composed("sample_proxy_with_bearer.wasm");
+            wac::plug(&wac, &proxy, &bearer, &proxy_with_bearer);
+            name("GUEST_BEARER_COMPOSITION_WASI_P3", &bearer);
+            name("GUEST_SAMPLE_PROXY_COMPOSITION", &proxy_with_bearer);
+        } else {
+            workspace.build_variants("wasi-p3", &[credential]);
+        }
     }
     if floor {
         workspace.publish(COMPONENT_TARGET, "bench_floor.wasm", "GUEST_BENCH_FLOOR");

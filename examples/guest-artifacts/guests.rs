@@ -13,6 +13,14 @@ pub const FILTER_TARGET: &str = "wasm32-wasip1";
 pub const CREDENTIAL_PACKAGE: &str = "azure-workload-identity";
 pub const CREDENTIAL_FILE: &str = "azure_workload_identity.wasm";
 
+/// One package's file of a variant build, and the name and variable it is published under.
+pub struct Built<'a> {
+    pub package: &'a str,
+    pub file: &'a str,
+    pub published_name: &'a str,
+    pub variable: &'a str,
+}
+
 /// The workspace this crate sits in, and the target directory its cargo uses.
 pub struct Workspace {
     root: PathBuf,
@@ -70,13 +78,34 @@ impl Workspace {
     /// target dir of its own: the variant's file has the base's name, and a target dir holds one
     /// file of that name (a shared one would leave cargo taking one build's file for the other's).
     pub fn build_variant(&self, feature: &str, published_name: &str, variable: &str) -> PathBuf {
+        let built = Built {
+            package: CREDENTIAL_PACKAGE,
+            file: CREDENTIAL_FILE,
+            published_name,
+            variable,
+        };
+        self.build_variants(feature, &[built]).remove(0)
+    }
+
+    /// [`build_variant`](Self::build_variant) for several packages with the same feature, in one
+    /// cargo run (the WASI 0.3 builds of the credential and the bearer middleware share their
+    /// async runtime's build).
+    pub fn build_variants(&self, feature: &str, builds: &[Built<'_>]) -> Vec<PathBuf> {
         let dir = self.target_dir.join(format!("component-build-{feature}"));
-        self.build_in(&dir, COMPONENT_TARGET, &[CREDENTIAL_PACKAGE], &[feature]);
-        let built = dir
-            .join(COMPONENT_TARGET)
-            .join("release")
-            .join(CREDENTIAL_FILE);
-        self.publish_built(&built, COMPONENT_TARGET, published_name, variable)
+        let packages: Vec<&str> = builds.iter().map(|built| built.package).collect();
+        self.build_in(&dir, COMPONENT_TARGET, &packages, &[feature]);
+        builds
+            .iter()
+            .map(|built| {
+                let file = dir.join(COMPONENT_TARGET).join("release").join(built.file);
+                self.publish_built(
+                    &file,
+                    COMPONENT_TARGET,
+                    built.published_name,
+                    built.variable,
+                )
+            })
+            .collect()
     }
 
     fn build_in(&self, dir: &Path, target: &str, packages: &[&str], features: &[&str]) {

@@ -6,6 +6,8 @@
 //! request. Only a Bearer challenge with `error="insufficient_claims"` and claims is answered, as
 //! the Azure SDKs do: any other 401 means a new token would not help.
 
+use crate::prelude::*;
+
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};

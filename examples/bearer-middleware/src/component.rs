@@ -2,6 +2,8 @@
 //! Every decision is in [`policy`](crate::policy), [`rules`](crate::rules) and
 //! [`challenge`](crate::challenge).
 
+use crate::prelude::*;
+
 use crate::challenge::claims_challenge;
 use crate::kept_tokens::KeptTokens;
 use crate::policy::{Decision, RequestFacts, body_is_empty, decide};
@@ -26,7 +28,7 @@ use wasi::http::types::{
 
 struct Middleware;
 
-thread_local! {
+std::thread_local! {
     /// Read once per instance: the environment does not change under a running component.
     static RULES: Result<Rules, String> =
         Rules::parse(std::env::var(AZURE_BEARER_RULES).ok().as_deref()).map_err(|e| e.to_string());

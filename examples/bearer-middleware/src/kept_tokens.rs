@@ -9,6 +9,8 @@
 //!
 //! Once a token is due, the credential is asked again, and it decides whether to refresh.
 
+use crate::prelude::*;
+
 /// Only for a credential plugged in that names no refresh time (this repository's always does):
 /// refresh this long before expiry, the Azure SDKs' margin.
 const REFRESH_MARGIN_SECS: u64 = 300;
@@ -20,6 +22,11 @@ pub struct KeptTokens {
 }
 
 impl KeptTokens {
+    /// None kept (for a `static`).
+    pub const fn new() -> KeptTokens {
+        KeptTokens { tokens: Vec::new() }
+    }
+
     pub fn keep(
         &mut self,
         scope: &str,

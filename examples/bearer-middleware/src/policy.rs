@@ -1,5 +1,7 @@
 //! What the middleware does with one outgoing request, decided from its parts alone.
 
+use crate::prelude::*;
+
 use crate::rules::Rules;
 
 /// The parts of an outgoing request the decision depends on.

@@ -6,7 +6,9 @@
 //! case-insensitively and ports are ignored. When several rules match, an exact host wins over a
 //! wildcard, and a longer domain over a shorter one, so the most specific rule applies.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 /// The variable the rules are read from.
 pub const AZURE_BEARER_RULES: &str = "AZURE_BEARER_RULES";

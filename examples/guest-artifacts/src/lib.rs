@@ -37,6 +37,24 @@ pub const CREDENTIAL_VIA_BRIDGE: &str = env!("GUEST_CREDENTIAL_VIA_BRIDGE");
 #[cfg(feature = "wasi-p3")]
 pub const CREDENTIAL_WASI_P3: &str = env!("GUEST_CREDENTIAL_WASI_P3");
 
+/// The bearer middleware's WASI 0.3 build (its feature `wasi-p3`, `azure:bearer@0.2.0`),
+/// `bearer_middleware_wasi_p3.wasm`.
+#[cfg(all(feature = "wasi-p3", feature = "compositions"))]
+pub const BEARER_MIDDLEWARE_WASI_P3: &str = env!("GUEST_BEARER_MIDDLEWARE_WASI_P3");
+
+/// `wac plug bearer_middleware_wasi_p3.wasm --plug azure_workload_identity_wasi_p3.wasm`.
+#[cfg(all(feature = "wasi-p3", feature = "compositions"))]
+pub const BEARER_COMPOSITION_WASI_P3: &str = env!("GUEST_BEARER_COMPOSITION_WASI_P3");
+
+/// The WASI 0.3 sample proxy alone (examples/sample-proxy), `sample_proxy.wasm`.
+#[cfg(all(feature = "wasi-p3", feature = "compositions"))]
+pub const SAMPLE_PROXY: &str = env!("GUEST_SAMPLE_PROXY");
+
+/// `wac plug sample_proxy.wasm --plug bearer_wasi_p3.wasm`: the proxy with the WASI 0.3 bearer
+/// middleware and credential in front of its outgoing HTTP.
+#[cfg(all(feature = "wasi-p3", feature = "compositions"))]
+pub const SAMPLE_PROXY_COMPOSITION: &str = env!("GUEST_SAMPLE_PROXY_COMPOSITION");
+
 /// The benchmark's floor: the credential's WIT with the work removed.
 #[cfg(feature = "floor")]
 pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");
