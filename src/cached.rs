@@ -178,3 +178,41 @@ fn answered_again(error: CredentialError, ago_nanos: u64) -> CredentialError {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ready;
+    use crate::scripted_platform::ScriptedPlatform;
+    use core::cell::Cell;
+
+    #[test]
+    fn clearing_the_tokens_forgets_the_cached_ones() {
+        let tokens = Tokens::default();
+        let mut platform = ScriptedPlatform::new();
+        let scopes = ["https://vault.azure.net/.default".to_owned()];
+        let request = Request {
+            other_tenant: None,
+            scopes: &scopes,
+            cae: false,
+            challenged: false,
+        };
+        let asked = Cell::new(0);
+        let mut get = || {
+            let source = async |platform: &mut ScriptedPlatform, _: &Ask<'_>| {
+                asked.set(asked.get() + 1);
+                Ok(AccessToken {
+                    token: format!("token-{}", asked.get()),
+                    expires_on: platform.wall() + 3600,
+                    refresh_on: None,
+                    token_type: "Bearer".into(),
+                })
+            };
+            ready::run(get_token(&tokens, &request, &mut platform, source)).unwrap()
+        };
+        assert_eq!(get().token, "token-1");
+        assert_eq!(get().token, "token-1");
+        tokens.clear();
+        assert_eq!(get().token, "token-2");
+    }
+}

@@ -317,3 +317,85 @@ fn a_waiting_call_is_woken_once_its_flight_lands() {
     );
     assert_eq!(woken.0.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_plain_call_never_takes_the_token_of_a_challenged_one_in_flight() {
+    let platform = GatedPlatform::new();
+    let credential = credential();
+    let challenge = TokenRequestOptions {
+        claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
+        ..Default::default()
+    };
+    // The challenged call is in flight first; the plain one must ask for a plain token itself.
+    let results = run_together(
+        vec![
+            call(&credential, &platform, VAULT, challenge),
+            call(&credential, &platform, VAULT, Default::default()),
+        ],
+        &platform,
+    );
+    assert_eq!(platform.requests(), 2);
+    assert_ne!(
+        results[0].as_ref().unwrap().token,
+        results[1].as_ref().unwrap().token
+    );
+    assert!(platform.host.borrow().field(0, "claims").is_some());
+    assert!(platform.host.borrow().field(1, "claims").is_none());
+}
+
+#[test]
+fn a_call_whose_flights_keep_being_cancelled_asks_itself_after_four() {
+    let platform = GatedPlatform::new();
+    let credential = credential();
+    let mut calls: Vec<Option<Call<'_>>> = vec![
+        Some(call(&credential, &platform, VAULT, Default::default())),
+        Some(call(&credential, &platform, VAULT, Default::default())),
+    ];
+    // calls[0] flies, calls[1] (the waiter) joins it.
+    poll_all(&mut calls, Waker::noop());
+    assert_eq!(platform.in_flight.get(), 1);
+    for cancelled in 1..=4 {
+        // The flight is cancelled, and another call takes off before the waiter looks again.
+        calls[0] = None;
+        calls[0] = Some(call(&credential, &platform, VAULT, Default::default()));
+        let mut context = Context::from_waker(Waker::noop());
+        assert!(
+            calls[0]
+                .as_mut()
+                .unwrap()
+                .as_mut()
+                .poll(&mut context)
+                .is_pending()
+        );
+        assert!(
+            calls[1]
+                .as_mut()
+                .unwrap()
+                .as_mut()
+                .poll(&mut context)
+                .is_pending()
+        );
+        let own_request = usize::from(cancelled == 4);
+        assert_eq!(
+            platform.in_flight.get(),
+            cancelled + 1 + own_request,
+            "after {cancelled} cancelled flights"
+        );
+    }
+}
+
+#[test]
+fn flights_debug_shows_how_many_and_nothing_they_carry() {
+    let flights = super::Flights::default();
+    let key = crate::cache::CacheKey::new(None, &[VAULT.to_owned()], false);
+    let flight = flights.take_off(key);
+    assert_eq!(format!("{flights:?}"), "Flights { in_flight: 1 }");
+    let token = AccessToken {
+        token: "secret-token".into(),
+        expires_on: 1,
+        refresh_on: None,
+        token_type: "Bearer".into(),
+    };
+    flight.land(&Ok(token));
+    assert_eq!(format!("{flights:?}"), "Flights { in_flight: 0 }");
+}
