@@ -29,6 +29,9 @@ pub struct WashApp<'a> {
     pub component: &'a Path,
     /// `dev.components`: a component wash links into the app itself, by name.
     pub linked: Option<(&'a str, &'a Path)>,
+    /// `dev.components[].poolSize` of `linked`: wash keeps that many of its instances warm and
+    /// reuses them across requests (`None`: wash's default, a fresh instance per request).
+    pub pool_size: Option<u32>,
     /// `dev.http_client_ca_paths`: CAs outgoing HTTPS trusts besides the public roots.
     pub ca: Option<&'a Path>,
     /// `dev.volumes`: a host directory and where the component sees it; `None` for a component
@@ -57,6 +60,9 @@ impl WashApp<'_> {
                 quoted(name),
                 path(file)
             ));
+            if let Some(pool_size) = self.pool_size {
+                yaml.push_str(&format!("      poolSize: {pool_size}\n"));
+            }
         }
         if let Some((host, guest)) = self.volume {
             yaml.push_str(&format!(
