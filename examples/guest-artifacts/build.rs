@@ -34,6 +34,13 @@
 //! wac plug spin_key_vault_via_bridge.wasm --plug reroute_for_tests.wasm -o spin_key_vault_via_bridge_rerouted_for_tests.wasm
 //! ```
 //!
+//! and, with `wasi-p3` too, the reroute's WASI 0.3 edition (its feature `wasi-p3`, in the same
+//! cargo run as the WASI 0.3 credential and middleware) in front of the sample proxy's composition:
+//!
+//! ```sh
+//! wac plug sample_proxy_with_bearer.wasm --plug reroute_for_tests_wasi_p3.wasm -o sample_proxy_rerouted_for_tests.wasm
+//! ```
+//!
 //! This is the one place guests are built; hosts and tests name the constants of `src/lib.rs`.
 
 mod guests;
@@ -127,7 +134,16 @@ fn main() {
             variable: "GUEST_BEARER_MIDDLEWARE_WASI_P3",
         };
         if compositions {
-            let built = workspace.build_variants("wasi-p3", &[credential, middleware]);
+            let mut builds = vec![credential, middleware];
+            if test_reroute {
+                builds.push(Built {
+                    package: "reroute-for-tests",
+                    file: "reroute_for_tests.wasm",
+                    published_name: "reroute_for_tests_wasi_p3.wasm",
+                    variable: "GUEST_REROUTE_FOR_TESTS_WASI_P3",
+                });
+            }
+            let built = workspace.build_variants("wasi-p3", &builds);
             let (credential, middleware) = (&built[0], &built[1]);
             let wac = wac::installed(&workspace);
             let composed = |name: &str| workspace.release_dir(COMPONENT_TARGET).join(name);
@@ -139,6 +155,11 @@ fn main() {
             wac::plug(&wac, &proxy, &bearer, &proxy_with_bearer);
             name("GUEST_BEARER_COMPOSITION_WASI_P3", &bearer);
             name("GUEST_SAMPLE_PROXY_COMPOSITION", &proxy_with_bearer);
+            if let Some(reroute) = built.get(2) {
+                let rerouted = composed("sample_proxy_rerouted_for_tests.wasm");
+                wac::plug(&wac, &proxy_with_bearer, reroute, &rerouted);
+                name("GUEST_SAMPLE_PROXY_REROUTED_FOR_TESTS", &rerouted);
+            }
         } else {
             workspace.build_variants("wasi-p3", &[credential]);
         }

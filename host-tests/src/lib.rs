@@ -36,7 +36,7 @@ pub use embedding::{
 pub use embedding_p3::WorkloadIdentityOptions as P3WorkloadIdentityOptions;
 pub use embedding_p3::{P3CredentialComponent, P3CredentialInstance, TokenCall};
 pub use fake_server::FakeServer;
-pub use fake_service::{FakeService, UPSTREAM_BODY};
+pub use fake_service::{Answering, FakeService, UPSTREAM_BODY};
 pub use host_config::{HostConfig, Transport};
 pub use local_server::{LocalServer, ServerAnswer};
 pub use shared_keyvalue::{KeyValueDraft, STORE_IDENTIFIER, SharedKeyValue};

@@ -55,6 +55,13 @@ pub const SAMPLE_PROXY: &str = env!("GUEST_SAMPLE_PROXY");
 #[cfg(all(feature = "wasi-p3", feature = "compositions"))]
 pub const SAMPLE_PROXY_COMPOSITION: &str = env!("GUEST_SAMPLE_PROXY_COMPOSITION");
 
+/// TEST ONLY: `wac plug sample_proxy_with_bearer.wasm --plug reroute_for_tests_wasi_p3.wasm`, the
+/// WASI 0.3 sample proxy's composition whose outgoing requests (the proxy's, through the
+/// middleware, and the credential's) go to the loopback addresses `TEST_ONLY_HTTP_REROUTE` names,
+/// over plain http. For the `wasmtime serve` tests; never shipped.
+#[cfg(all(feature = "test-reroute", feature = "wasi-p3"))]
+pub const SAMPLE_PROXY_REROUTED_FOR_TESTS: &str = env!("GUEST_SAMPLE_PROXY_REROUTED_FOR_TESTS");
+
 /// The benchmark's floor: the credential's WIT with the work removed.
 #[cfg(feature = "floor")]
 pub const BENCH_FLOOR: &str = env!("GUEST_BENCH_FLOOR");

@@ -29,6 +29,12 @@ pub struct WashApp<'a> {
     pub component: &'a Path,
     /// `dev.components`: a component wash links into the app itself, by name.
     pub linked: Option<(&'a str, &'a Path)>,
+    /// `dev.components[].poolSize` of `linked`: wash keeps that many of its instances warm and
+    /// reuses them across requests (`None`: wash's default, a fresh instance per request).
+    pub pool_size: Option<u32>,
+    /// `dev.components[].maxConcurrency` of `linked`: how many requests one warm instance takes
+    /// at once (wash's default 1; a request finding every warm instance busy gets a fresh one).
+    pub max_concurrency: Option<u32>,
     /// `dev.http_client_ca_paths`: CAs outgoing HTTPS trusts besides the public roots.
     pub ca: Option<&'a Path>,
     /// `dev.volumes`: a host directory and where the component sees it; `None` for a component
@@ -57,6 +63,12 @@ impl WashApp<'_> {
                 quoted(name),
                 path(file)
             ));
+            if let Some(pool_size) = self.pool_size {
+                yaml.push_str(&format!("      poolSize: {pool_size}\n"));
+            }
+            if let Some(max_concurrency) = self.max_concurrency {
+                yaml.push_str(&format!("      maxConcurrency: {max_concurrency}\n"));
+            }
         }
         if let Some((host, guest)) = self.volume {
             yaml.push_str(&format!(

@@ -9,7 +9,9 @@
 mod common;
 
 use common::via_bridge::{BridgePod, SECRET, WRONG_SECRET};
-use common::{COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment};
+use common::{
+    COUNTED_REQUESTS, Fakes, TokenVolume, VAULT_HOST, VAULT_PATH, environment, stops_cleanly,
+};
 use credential_host::AKS_WEBHOOK_1_6_VOLUME;
 use host_tests::{FakeResponse, FakeService, ThrowAwayCa, UPSTREAM_BODY};
 use real_hosts_tests::ServingHost;
@@ -77,6 +79,8 @@ impl Pod {
             &WashApp {
                 component: Path::new(component),
                 linked,
+                pool_size: None,
+                max_concurrency: None,
                 ca: trust_ca.then_some(ca.as_path()),
                 volume: Some((self.volume.path(), AKS_WEBHOOK_1_6_VOLUME)),
                 environment: &environment(Some(self.entra.authority_host())),
@@ -194,15 +198,6 @@ fn wash_links_the_keyvalue_variant_itself_and_its_store_carries_the_token_the_sa
     stops_cleanly(host, &fakes);
 }
 
-fn stops_cleanly(host: ServingHost, fakes: &common::Fakes) {
-    let (status, log) = host.stop();
-    let log = fakes.clean(&log);
-    assert!(
-        status.is_some_and(|status| status.success()),
-        "wash dev did not stop cleanly ({status:?}):\n{log}"
-    );
-}
-
 #[test]
 fn without_http_client_ca_paths_the_app_answers_502_naming_the_authority_and_a_tls_error() {
     let wash = wash();
@@ -247,6 +242,8 @@ fn serves_the_app_via_the_bridge(wash: &Path, component: &str, linked: Option<(&
             &WashApp {
                 component: Path::new(component),
                 linked,
+                pool_size: None,
+                max_concurrency: None,
                 ca: Some(ca_path.as_path()),
                 volume: None,
                 environment: &pod.environment(secret),

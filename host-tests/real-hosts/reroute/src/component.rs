@@ -1,6 +1,8 @@
 //! The WASI layer: each outgoing request, rerouted by [`Reroutes`], is sent on by the host.
 
 use crate::{REROUTE_VARIABLE, Reroutes};
+use std::format;
+use std::string::String;
 
 wit_bindgen::generate!({
     world: "azure:test-reroute/reroute",

@@ -7,11 +7,30 @@
 //! The credential inside still sees and checks its https authority: only the request, after the
 //! credential made it, is rerouted.
 //!
-//! The table is plain Rust, unit-tested natively; `component` is the WASI layer, built only for
-//! wasm32.
+//! With the feature `wasi-p3`, its WASI 0.3 edition (wit-p3/reroute.wit): it exports and imports
+//! `wasi:http/client@0.3.0`, for the WASI 0.3 sample proxy's composition.
+//!
+//! The table is plain Rust, unit-tested natively; `component` (WASI 0.2) and `component_p3` (WASI
+//! 0.3) are the WASI layers, built only for wasm32.
 
-#[cfg(target_arch = "wasm32")]
+// The table uses core and alloc only: the WASI 0.3 edition is std-free, so that it imports WASI
+// 0.3 alone (std on wasm32-wasip2 brings wasi-libc's WASI 0.2 imports).
+#![no_std]
+
+extern crate alloc;
+// The WASI 0.2 edition (the environment), the unit tests and native builds use std.
+#[cfg(any(test, not(target_arch = "wasm32"), not(feature = "wasi-p3")))]
+extern crate std;
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "wasi-p3")))]
 mod component;
+#[cfg(all(target_arch = "wasm32", feature = "wasi-p3"))]
+mod component_p3;
 
 /// `host=127.0.0.1:port` pairs, comma-separated, e.g.
 /// `login.microsoftonline.com=127.0.0.1:41001,myvault.vault.azure.net=127.0.0.1:41002`.

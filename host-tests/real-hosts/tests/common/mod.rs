@@ -6,11 +6,12 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod sample_proxy;
 pub mod via_bridge;
 
 use credential_host::{AKS_WEBHOOK_1_6_TOKEN_FILE, AKS_WEBHOOK_1_6_TOKEN_PATH};
 use host_tests::{FakeService, RecordedRequest, TokenDirectory, UPSTREAM_BODY};
-use real_hosts_tests::{EntraServer, redacted};
+use real_hosts_tests::{EntraServer, ServingHost, redacted};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -69,6 +70,13 @@ impl TokenVolume {
 /// The app's variables: what the webhook injects, the vault's name, and the authority host when
 /// it is not the default.
 pub fn environment(authority_host: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut variables = workload_identity(authority_host);
+    variables.push(("KEY_VAULT_NAME", VAULT_NAME.to_owned()));
+    variables
+}
+
+/// What the webhook injects, and the authority host when it is not the default.
+pub fn workload_identity(authority_host: Option<&str>) -> Vec<(&'static str, String)> {
     let mut variables = vec![
         ("AZURE_TENANT_ID", TENANT.to_owned()),
         ("AZURE_CLIENT_ID", CLIENT.to_owned()),
@@ -76,7 +84,6 @@ pub fn environment(authority_host: Option<&str>) -> Vec<(&'static str, String)> 
             "AZURE_FEDERATED_TOKEN_FILE",
             AKS_WEBHOOK_1_6_TOKEN_FILE.to_owned(),
         ),
-        ("KEY_VAULT_NAME", VAULT_NAME.to_owned()),
     ];
     if let Some(authority_host) = authority_host {
         variables.push(("AZURE_AUTHORITY_HOST", authority_host.to_owned()));
@@ -263,4 +270,14 @@ impl Fakes<'_> {
         );
         self.entra.token_calls() - before
     }
+}
+
+/// `wash dev` stopped on SIGTERM, exiting 0; its log (cleaned) quoted when it did not.
+pub fn stops_cleanly(host: ServingHost, fakes: &Fakes) {
+    let (status, log) = host.stop();
+    let log = fakes.clean(&log);
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "wash dev did not stop cleanly ({status:?}):\n{log}"
+    );
 }
