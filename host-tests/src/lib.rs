@@ -8,6 +8,7 @@
 
 mod acceptor;
 mod canned;
+mod edition;
 mod embedding;
 mod embedding_p3;
 mod fake_server;
@@ -28,6 +29,7 @@ pub use credential_host::{
     CredentialError, ResponseFuture, TokenRequestOptions, WasiHost, WorkloadIdentityOptions,
     handle_request, token_file_grant,
 };
+pub use edition::{Edition, EditionInstance};
 pub use embedding::{
     COMPONENT_PATH, CredentialComponent, CredentialInstance, KEYVALUE_DRAFT_PATH,
     KEYVALUE_DRAFT2_PATH,

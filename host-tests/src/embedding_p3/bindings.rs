@@ -26,3 +26,24 @@ pub mod wasi_0_2_types {
 }
 
 pub use exports::azure::identity::credential::WorkloadIdentityOptions;
+
+/// The 0.3 world restates the 0.2 world's options field by field: a test written with the 0.2
+/// world's options configures either build.
+impl From<&credential_host::WorkloadIdentityOptions> for WorkloadIdentityOptions {
+    fn from(options: &credential_host::WorkloadIdentityOptions) -> WorkloadIdentityOptions {
+        let credential_host::WorkloadIdentityOptions {
+            tenant_id,
+            client_id,
+            token_file_path,
+            authority_host,
+            additionally_allowed_tenants,
+        } = options.clone();
+        WorkloadIdentityOptions {
+            tenant_id,
+            client_id,
+            token_file_path,
+            authority_host,
+            additionally_allowed_tenants,
+        }
+    }
+}

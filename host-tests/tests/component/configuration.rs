@@ -2,11 +2,24 @@
 
 use crate::*;
 
-#[test]
-fn environment_alone_configures_the_credential() {
+for_each_edition!(
+    environment_alone_configures_the_credential,
+    options_win_over_the_environment,
+    every_missing_setting_is_named_and_only_those,
+    non_https_authority_host_is_refused_at_create,
+    missing_token_file_is_unavailable_at_get_token_with_the_fix,
+    token_file_outside_every_preopened_directory_is_unavailable,
+    empty_token_file_is_unavailable,
+    a_path_on_the_authority_host_is_kept,
+    a_malformed_tenant_or_authority_is_refused_at_create,
+    additionally_allowed_tenants_come_from_the_environment,
+    a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it,
+);
+
+fn environment_alone_configures_the_credential(edition: Edition) {
     let mut env = AKS_ENV.to_vec();
     env.push(("AZURE_AUTHORITY_HOST", "login.microsoftonline.us"));
-    let mut pod = Pod::new(&env);
+    let mut pod = Pod::new(edition, &env);
     let credential = pod.credential(&no_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     let request = &pod.fake.requests()[0];
@@ -18,14 +31,16 @@ fn environment_alone_configures_the_credential() {
     assert_eq!(request.field("client_assertion"), Some(ASSERTION));
 }
 
-#[test]
-fn options_win_over_the_environment() {
-    let mut pod = Pod::new(&[
-        ("AZURE_TENANT_ID", "env-tenant"),
-        ("AZURE_CLIENT_ID", "env-client"),
-        ("AZURE_FEDERATED_TOKEN_FILE", "/nowhere/token"),
-        ("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn"),
-    ]);
+fn options_win_over_the_environment(edition: Edition) {
+    let mut pod = Pod::new(
+        edition,
+        &[
+            ("AZURE_TENANT_ID", "env-tenant"),
+            ("AZURE_CLIENT_ID", "env-client"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/nowhere/token"),
+            ("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn"),
+        ],
+    );
     let credential = pod.credential(&WorkloadIdentityOptions {
         authority_host: Some("https://login.microsoftonline.us".into()),
         ..explicit_options()
@@ -39,8 +54,7 @@ fn options_win_over_the_environment() {
     assert_eq!(request.field("client_id"), Some(CLIENT));
 }
 
-#[test]
-fn every_missing_setting_is_named_and_only_those() {
+fn every_missing_setting_is_named_and_only_those(edition: Edition) {
     let settings = AKS_ENV;
     // Each setting missing alone, then all of them at once.
     let mut cases: Vec<Vec<usize>> = (0..settings.len()).map(|i| vec![i]).collect();
@@ -52,7 +66,7 @@ fn every_missing_setting_is_named_and_only_those() {
             .filter(|(i, _)| !missing.contains(i))
             .map(|(_, setting)| *setting)
             .collect();
-        let mut pod = Pod::new(&env);
+        let mut pod = Pod::new(edition, &env);
         let message = unavailable(pod.instance.create(&no_options()).unwrap());
         for (i, (name, _)) in settings.iter().enumerate() {
             assert_eq!(
@@ -64,9 +78,8 @@ fn every_missing_setting_is_named_and_only_those() {
     }
 }
 
-#[test]
-fn non_https_authority_host_is_refused_at_create() {
-    let mut pod = Pod::new(&[]);
+fn non_https_authority_host_is_refused_at_create(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let message = unavailable(
         pod.instance
             .create(&WorkloadIdentityOptions {
@@ -78,10 +91,9 @@ fn non_https_authority_host_is_refused_at_create() {
     assert!(message.contains("only https"), "{message}");
 }
 
-#[test]
-fn missing_token_file_is_unavailable_at_get_token_with_the_fix() {
+fn missing_token_file_is_unavailable_at_get_token_with_the_fix(edition: Edition) {
     let tokens = TokenDirectory::new().unwrap();
-    let mut pod = Pod::with_tokens(tokens, &[]);
+    let mut pod = Pod::with_tokens(edition, tokens, &[]);
     let credential = pod.credential(&explicit_options());
     let message = unavailable(pod.get_token(credential, &[VAULT]));
     assert!(message.contains(AKS_TOKEN_FILE), "{message}");
@@ -92,9 +104,8 @@ fn missing_token_file_is_unavailable_at_get_token_with_the_fix() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn token_file_outside_every_preopened_directory_is_unavailable() {
-    let mut pod = Pod::new(&[]);
+fn token_file_outside_every_preopened_directory_is_unavailable(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&WorkloadIdentityOptions {
         token_file_path: Some("/not/granted/azure-identity-token".into()),
         ..explicit_options()
@@ -107,17 +118,15 @@ fn token_file_outside_every_preopened_directory_is_unavailable() {
     assert!(message.contains("--dir /not/granted"), "{message}");
 }
 
-#[test]
-fn empty_token_file_is_unavailable() {
-    let mut pod = Pod::with_tokens(TokenDirectory::with_token(" \n").unwrap(), &[]);
+fn empty_token_file_is_unavailable(edition: Edition) {
+    let mut pod = Pod::with_tokens(edition, TokenDirectory::with_token(" \n").unwrap(), &[]);
     let credential = pod.credential(&explicit_options());
     assert!(unavailable(pod.get_token(credential, &[VAULT])).contains("is empty"));
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn a_path_on_the_authority_host_is_kept() {
-    let mut pod = Pod::new(&[]);
+fn a_path_on_the_authority_host_is_kept(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&WorkloadIdentityOptions {
         authority_host: Some("https://adfs.contoso.com/adfs/".into()),
         ..explicit_options()
@@ -129,8 +138,7 @@ fn a_path_on_the_authority_host_is_kept() {
     );
 }
 
-#[test]
-fn a_malformed_tenant_or_authority_is_refused_at_create() {
+fn a_malformed_tenant_or_authority_is_refused_at_create(edition: Edition) {
     for (options, problem) in [
         (
             WorkloadIdentityOptions {
@@ -147,20 +155,19 @@ fn a_malformed_tenant_or_authority_is_refused_at_create() {
             "must not contain userinfo",
         ),
     ] {
-        let mut pod = Pod::new(&[]);
+        let mut pod = Pod::new(edition, &[]);
         let message = unavailable(pod.instance.create(&options).unwrap());
         assert!(message.contains(problem), "{message}");
     }
 }
 
-#[test]
-fn additionally_allowed_tenants_come_from_the_environment() {
+fn additionally_allowed_tenants_come_from_the_environment(edition: Edition) {
     let mut env = AKS_ENV.to_vec();
     env.push((
         "AZURE_ADDITIONALLY_ALLOWED_TENANTS",
         "fabrikam.onmicrosoft.com;contoso.com",
     ));
-    let mut pod = Pod::new(&env);
+    let mut pod = Pod::new(edition, &env);
     let credential = pod.credential(&no_options());
     for tenant in ["contoso.com", "fabrikam.onmicrosoft.com"] {
         let options = TokenRequestOptions {
@@ -191,8 +198,7 @@ fn additionally_allowed_tenants_come_from_the_environment() {
     );
 }
 
-#[test]
-fn a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it() {
+fn a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it(edition: Edition) {
     let other = TokenRequestOptions {
         tenant_id: Some("anyone.onmicrosoft.com".into()),
         ..no_request_options()
@@ -201,7 +207,7 @@ fn a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it() {
         additionally_allowed_tenants: vec!["*".into()],
         ..explicit_options()
     };
-    let mut pod = Pod::new(&[]);
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&wildcard);
     pod.instance
         .get_token(credential, &[VAULT], &other)
@@ -213,7 +219,10 @@ fn a_wildcard_allows_any_tenant_and_disabling_multitenant_auth_ignores_it() {
             .contains("/anyone.onmicrosoft.com/")
     );
 
-    let mut pod = Pod::new(&[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "true")]);
+    let mut pod = Pod::new(
+        edition,
+        &[("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", "true")],
+    );
     let credential = pod.credential(&explicit_options());
     pod.instance
         .get_token(credential, &[VAULT], &other)

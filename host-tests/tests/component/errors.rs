@@ -3,11 +3,24 @@
 use crate::*;
 use host_tests::FakeResponse;
 
+for_each_edition!(
+    aadsts70021_error_body_is_mapped_field_by_field,
+    a_failure_is_not_cached_and_the_next_call_asks_again,
+    an_authority_echoing_the_assertion_never_gets_it_into_the_error,
+    non_json_answer_from_a_proxy_reports_status_and_excerpt,
+    success_without_access_token_is_an_authentication_failure,
+    no_scopes_is_an_invalid_argument_and_sends_nothing,
+    a_tenant_not_allowed_is_an_invalid_argument_naming_it,
+    a_truncated_token_response_is_an_authentication_failure,
+    scopes_with_whitespace_and_malformed_tenants_are_invalid_arguments,
+    claims_nested_to_the_limit_are_sent_and_deeper_ones_refused_without_a_trap,
+    a_token_response_nested_past_the_limit_is_a_failure_not_a_trap,
+);
+
 const AADSTS70021_BODY: &str = r#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://oidc.example'. Assertion Subject: 'system:serviceaccount:default:workload'. Assertion Audience: 'api://AzureADTokenExchange'. https://docs.microsoft.com/azure/active-directory/develop/workload-identity-federation\r\nTrace ID: 0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00\r\nCorrelation ID: 7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f\r\nTimestamp: 2026-11-28 10:00:00Z","error_codes":[70021],"timestamp":"2026-11-28 10:00:00Z","trace_id":"0e5c5b1e-7a0a-4c8e-9f6c-2f4b7c1d0e00","correlation_id":"7f1d3c2b-8e4a-4b5c-9d6e-0a1b2c3d4e5f","error_uri":"https://login.microsoftonline.com/error?code=70021"}"#;
 
-#[test]
-fn aadsts70021_error_body_is_mapped_field_by_field() {
-    let mut pod = Pod::new(&[]);
+fn aadsts70021_error_body_is_mapped_field_by_field(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(400, AADSTS70021_BODY));
     let credential = pod.credential(&explicit_options());
     let failure = authentication_failure(pod.get_token(credential, &[VAULT]));
@@ -41,9 +54,8 @@ fn aadsts70021_error_body_is_mapped_field_by_field() {
     );
 }
 
-#[test]
-fn a_failure_is_not_cached_and_the_next_call_asks_again() {
-    let mut pod = Pod::new(&[]);
+fn a_failure_is_not_cached_and_the_next_call_asks_again(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(400, AADSTS70021_BODY));
     let credential = pod.credential(&explicit_options());
     assert!(pod.get_token(credential, &[VAULT]).is_err());
@@ -51,9 +63,8 @@ fn a_failure_is_not_cached_and_the_next_call_asks_again() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn an_authority_echoing_the_assertion_never_gets_it_into_the_error() {
-    let mut pod = Pod::new(&[]);
+fn an_authority_echoing_the_assertion_never_gets_it_into_the_error(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(
         401,
         &format!(r#"{{"error":"invalid_client","error_description":"rejected {ASSERTION}","trace_id":"{ASSERTION}"}}"#),
@@ -71,9 +82,8 @@ fn an_authority_echoing_the_assertion_never_gets_it_into_the_error() {
     }
 }
 
-#[test]
-fn non_json_answer_from_a_proxy_reports_status_and_excerpt() {
-    let mut pod = Pod::new(&[]);
+fn non_json_answer_from_a_proxy_reports_status_and_excerpt(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::html(
         403,
         "<html><head><title>403 Forbidden</title></head><body>Blocked by policy</body></html>",
@@ -89,9 +99,8 @@ fn non_json_answer_from_a_proxy_reports_status_and_excerpt() {
     );
 }
 
-#[test]
-fn success_without_access_token_is_an_authentication_failure() {
-    let mut pod = Pod::new(&[]);
+fn success_without_access_token_is_an_authentication_failure(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(
         200,
         r#"{"token_type":"Bearer","expires_in":3599}"#,
@@ -106,9 +115,8 @@ fn success_without_access_token_is_an_authentication_failure() {
     );
 }
 
-#[test]
-fn no_scopes_is_an_invalid_argument_and_sends_nothing() {
-    let mut pod = Pod::new(&AKS_ENV);
+fn no_scopes_is_an_invalid_argument_and_sends_nothing(edition: Edition) {
+    let mut pod = Pod::new(edition, &AKS_ENV);
     let credential = pod.credential(&explicit_options());
     let message = invalid_argument(pod.get_token(credential, &[]));
     assert!(message.contains("at least one scope"), "{message}");
@@ -121,9 +129,8 @@ fn no_scopes_is_an_invalid_argument_and_sends_nothing() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn a_tenant_not_allowed_is_an_invalid_argument_naming_it() {
-    let mut pod = Pod::new(&[]);
+fn a_tenant_not_allowed_is_an_invalid_argument_naming_it(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let message = invalid_argument(
         pod.instance
@@ -145,9 +152,8 @@ fn a_tenant_not_allowed_is_an_invalid_argument_naming_it() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn a_truncated_token_response_is_an_authentication_failure() {
-    let mut pod = Pod::new(&[]);
+fn a_truncated_token_response_is_an_authentication_failure(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(
         200,
         r#"{"token_type":"Bearer","expires_in":3599,"access_tok"#,
@@ -164,9 +170,8 @@ fn a_truncated_token_response_is_an_authentication_failure() {
     );
 }
 
-#[test]
-fn scopes_with_whitespace_and_malformed_tenants_are_invalid_arguments() {
-    let mut pod = Pod::new(&[]);
+fn scopes_with_whitespace_and_malformed_tenants_are_invalid_arguments(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&WorkloadIdentityOptions {
         additionally_allowed_tenants: vec!["*".into()],
         ..explicit_options()
@@ -192,11 +197,10 @@ fn nested(depth: usize) -> String {
     format!("{}{{}}{}", r#"{"a":"#.repeat(depth), "}".repeat(depth))
 }
 
-#[test]
-fn claims_nested_to_the_limit_are_sent_and_deeper_ones_refused_without_a_trap() {
+fn claims_nested_to_the_limit_are_sent_and_deeper_ones_refused_without_a_trap(edition: Edition) {
     // The component's stack is 64 KiB: the JSON reader's nesting limit must hold within it,
     // for reading and for writing the merged claims back out.
-    let mut pod = Pod::new(&[]);
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let options = |claims: String| TokenRequestOptions {
         claims: Some(claims),
@@ -220,9 +224,8 @@ fn claims_nested_to_the_limit_are_sent_and_deeper_ones_refused_without_a_trap() 
     assert_eq!(pod.fake.requests().len(), 1);
 }
 
-#[test]
-fn a_token_response_nested_past_the_limit_is_a_failure_not_a_trap() {
-    let mut pod = Pod::new(&[]);
+fn a_token_response_nested_past_the_limit_is_a_failure_not_a_trap(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(200, &nested(100_000)));
     let credential = pod.credential(&explicit_options());
     let failure = authentication_failure(pod.get_token(credential, &[VAULT]));

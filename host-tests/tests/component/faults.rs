@@ -6,25 +6,42 @@ use crate::*;
 use host_tests::{LocalServer, ServerAnswer};
 use std::time::{Duration, Instant};
 
+for_each_edition!(
+    a_token_comes_through_the_real_client,
+    a_connection_closed_mid_body_is_retried,
+    a_connection_reset_mid_body_is_retried,
+    resets_on_every_attempt_end_in_an_error_naming_the_cause,
+    a_ten_mib_body_is_refused_and_the_instance_stays_small,
+    an_html_502_from_a_gateway_is_reported_with_status_and_excerpt,
+);
+
+for_each_edition!(
+    at once: connection_refused_is_retried_then_reported,
+    a_server_that_never_answers_is_bounded_by_the_get_token_limit,
+    a_slow_drip_body_ends_at_the_attempt_bound_and_is_retried,
+    a_503_storm_without_retry_after_makes_exactly_four_attempts_with_backoff,
+    a_429_storm_with_retry_after_makes_exactly_four_attempts_as_told,
+);
+
 /// A pod whose token requests go to a local server.
 struct LocalPod {
     server: LocalServer,
     _tokens: TokenDirectory,
-    instance: CredentialInstance,
+    instance: EditionInstance,
     credential: ResourceAny,
 }
 
 impl LocalPod {
-    fn new() -> LocalPod {
+    fn new(edition: Edition) -> LocalPod {
         let server = LocalServer::start().unwrap();
-        LocalPod::to(server.address(), server)
+        LocalPod::to(edition, server.address(), server)
     }
 
-    fn to(address: std::net::SocketAddr, server: LocalServer) -> LocalPod {
+    fn to(edition: Edition, address: std::net::SocketAddr, server: LocalServer) -> LocalPod {
         let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
         let config =
             HostConfig::new(Transport::Local(address)).preopen(tokens.path(), AKS_TOKEN_DIR);
-        let mut instance = CredentialComponent::shared().instantiate(config).unwrap();
+        let mut instance = edition.instantiate(config).unwrap();
         let credential = instance.create(&explicit_options()).unwrap().unwrap();
         LocalPod {
             server,
@@ -61,21 +78,19 @@ fn failure_message(result: Result<AccessToken, CredentialError>) -> (Option<u16>
     (failure.status, failure.message)
 }
 
-#[test]
-fn a_token_comes_through_the_real_client() {
-    let mut pod = LocalPod::new();
+fn a_token_comes_through_the_real_client(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     let (result, _) = pod.get_token(VAULT);
     assert_eq!(result.unwrap().token, "local-access-token-1");
     assert_eq!(pod.server.requests(), 1);
 }
 
-#[test]
-fn connection_refused_is_retried_then_reported() {
+fn connection_refused_is_retried_then_reported(edition: Edition) {
     // A port that was just free: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = closed.local_addr().unwrap();
     drop(closed);
-    let mut pod = LocalPod::to(address, LocalServer::start().unwrap());
+    let mut pod = LocalPod::to(edition, address, LocalServer::start().unwrap());
     let (result, elapsed) = pod.get_token(VAULT);
     let (status, message) = failure_message(result);
     assert_eq!(status, None);
@@ -84,18 +99,16 @@ fn connection_refused_is_retried_then_reported() {
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
 }
 
-#[test]
-fn a_connection_closed_mid_body_is_retried() {
-    let mut pod = LocalPod::new();
+fn a_connection_closed_mid_body_is_retried(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     pod.server.enqueue(ServerAnswer::CloseMidBody);
     let (result, _) = pod.get_token(VAULT);
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(pod.server.requests(), 2);
 }
 
-#[test]
-fn a_connection_reset_mid_body_is_retried() {
-    let mut pod = LocalPod::new();
+fn a_connection_reset_mid_body_is_retried(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     pod.server.enqueue(ServerAnswer::ResetMidBody);
     pod.server.enqueue(ServerAnswer::ResetMidBody);
     let (result, _) = pod.get_token(VAULT);
@@ -103,9 +116,8 @@ fn a_connection_reset_mid_body_is_retried() {
     assert_eq!(pod.server.requests(), 3);
 }
 
-#[test]
-fn resets_on_every_attempt_end_in_an_error_naming_the_cause() {
-    let mut pod = LocalPod::new();
+fn resets_on_every_attempt_end_in_an_error_naming_the_cause(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     for _ in 0..4 {
         pod.server.enqueue(ServerAnswer::ResetMidBody);
     }
@@ -120,9 +132,8 @@ fn resets_on_every_attempt_end_in_an_error_naming_the_cause() {
     pod.still_works();
 }
 
-#[test]
-fn a_server_that_never_answers_is_bounded_by_the_get_token_limit() {
-    let mut pod = LocalPod::new();
+fn a_server_that_never_answers_is_bounded_by_the_get_token_limit(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     // Two attempts fit in the bound: 30 s of first-byte timeout, a backoff, and the rest.
     pod.server.enqueue(ServerAnswer::NeverAnswer);
     pod.server.enqueue(ServerAnswer::NeverAnswer);
@@ -142,9 +153,8 @@ fn a_server_that_never_answers_is_bounded_by_the_get_token_limit() {
     pod.still_works();
 }
 
-#[test]
-fn a_slow_drip_body_ends_at_the_attempt_bound_and_is_retried() {
-    let mut pod = LocalPod::new();
+fn a_slow_drip_body_ends_at_the_attempt_bound_and_is_retried(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     pod.server.enqueue(ServerAnswer::SlowDrip);
     pod.server.enqueue(ServerAnswer::SlowDrip);
     let (result, elapsed) = pod.get_token(VAULT);
@@ -165,9 +175,8 @@ fn a_slow_drip_body_ends_at_the_attempt_bound_and_is_retried() {
     pod.still_works();
 }
 
-#[test]
-fn a_ten_mib_body_is_refused_and_the_instance_stays_small() {
-    let mut pod = LocalPod::new();
+fn a_ten_mib_body_is_refused_and_the_instance_stays_small(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     for _ in 0..4 {
         pod.server.enqueue(ServerAnswer::HugeBody(10 * 1024 * 1024));
     }
@@ -183,9 +192,8 @@ fn a_ten_mib_body_is_refused_and_the_instance_stays_small() {
     pod.still_works();
 }
 
-#[test]
-fn a_503_storm_without_retry_after_makes_exactly_four_attempts_with_backoff() {
-    let mut pod = LocalPod::new();
+fn a_503_storm_without_retry_after_makes_exactly_four_attempts_with_backoff(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     for _ in 0..10 {
         pod.server
             .enqueue(ServerAnswer::status(503, &[], "Service Unavailable"));
@@ -199,9 +207,8 @@ fn a_503_storm_without_retry_after_makes_exactly_four_attempts_with_backoff() {
     assert!(elapsed >= Duration::from_millis(4480), "{elapsed:?}");
 }
 
-#[test]
-fn a_429_storm_with_retry_after_makes_exactly_four_attempts_as_told() {
-    let mut pod = LocalPod::new();
+fn a_429_storm_with_retry_after_makes_exactly_four_attempts_as_told(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     for _ in 0..10 {
         pod.server.enqueue(ServerAnswer::status(
             429,
@@ -218,9 +225,8 @@ fn a_429_storm_with_retry_after_makes_exactly_four_attempts_as_told() {
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
 
-#[test]
-fn an_html_502_from_a_gateway_is_reported_with_status_and_excerpt() {
-    let mut pod = LocalPod::new();
+fn an_html_502_from_a_gateway_is_reported_with_status_and_excerpt(edition: Edition) {
+    let mut pod = LocalPod::new(edition);
     for _ in 0..4 {
         pod.server.enqueue(ServerAnswer::status(
             502,

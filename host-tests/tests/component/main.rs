@@ -3,6 +3,54 @@
 // `CredentialError` is the WIT's error as bindgen generates it; the tests pass it on as is.
 #![allow(clippy::result_large_err)]
 
+/// Runs each test body named, `fn name(edition: Edition)`, against the WASI 0.2 and the WASI
+/// 0.3 build, with the same assertions for both:
+/// - `for_each_edition!(name, …)`: a module `name` with the tests `wasi_0_2` and `wasi_0_3`
+///   (`cargo test wasi_0_3` runs one edition's);
+/// - `for_each_edition!(at once: name, …)`, for bodies that spend their time waiting on the real
+///   clock (a 60 s bound, backoffs): one test `name::wasi_0_2_and_wasi_0_3_at_once`, which runs
+///   the two editions on two threads, so the wait is paid once;
+/// - `for_each_edition!(wasi_0_3 ignored because "why": name, …)`: as the first form, with the
+///   0.3 edition run only when asked (`-- --ignored`).
+macro_rules! for_each_edition {
+    (at once: $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn wasi_0_2_and_wasi_0_3_at_once() {
+                    let wasi_0_3 = std::thread::Builder::new()
+                        .name("wasi_0_3".into())
+                        .spawn(|| super::$name(host_tests::Edition::Wasi0_3))
+                        .expect("a thread for the WASI 0.3 edition");
+                    super::$name(host_tests::Edition::Wasi0_2);
+                    // Its panic, if any, was printed under the thread's name.
+                    wasi_0_3.join().expect("the WASI 0.3 edition passes");
+                }
+            }
+        )*
+    };
+    (wasi_0_3 ignored because $why:literal: $($name:ident),* $(,)?) => {
+        $( for_each_edition!(@editions $name, #[ignore = $why]); )*
+    };
+    ($($name:ident),* $(,)?) => {
+        $( for_each_edition!(@editions $name,); )*
+    };
+    (@editions $name:ident, $(#[$wasi_0_3:meta])*) => {
+        mod $name {
+            #[test]
+            fn wasi_0_2() {
+                super::$name(host_tests::Edition::Wasi0_2);
+            }
+
+            #[test]
+            $(#[$wasi_0_3])*
+            fn wasi_0_3() {
+                super::$name(host_tests::Edition::Wasi0_3);
+            }
+        }
+    };
+}
+
 mod configuration;
 mod errors;
 mod faults;
@@ -20,9 +68,9 @@ mod token_file;
 mod tokens;
 
 use host_tests::{
-    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AccessToken, CredentialComponent, CredentialError,
-    CredentialInstance, FakeEntra, HostConfig, TestClock, TokenDirectory, TokenRequestOptions,
-    Transport, WorkloadIdentityOptions,
+    AKS_TOKEN_DIR, AKS_TOKEN_FILE, AccessToken, CredentialError, Edition, EditionInstance,
+    FakeEntra, HostConfig, TestClock, TokenDirectory, TokenRequestOptions, Transport,
+    WorkloadIdentityOptions,
 };
 use std::path::PathBuf;
 use wasmtime::component::ResourceAny;
@@ -41,7 +89,7 @@ pub const AKS_ENV: [(&str, &str); 3] = [
 ];
 
 /// A pod: a token directory preopened where AKS mounts it, a fake Entra, host clocks the test
-/// moves, one component instance.
+/// moves, one instance of either edition's build.
 ///
 /// When a pod is dropped it checks that no error the component returned, and nothing it wrote
 /// to stdout or stderr, contains the assertion, a token file's content or an issued token.
@@ -49,25 +97,26 @@ pub struct Pod {
     pub fake: FakeEntra,
     pub tokens: TokenDirectory,
     pub clock: TestClock,
-    pub instance: CredentialInstance,
+    pub instance: EditionInstance,
     /// Token file contents written besides [`ASSERTION`].
     secrets: Vec<String>,
 }
 
 impl Pod {
     /// A pod whose token file holds [`ASSERTION`] followed by a newline, with `env` set.
-    pub fn new(env: &[(&str, &str)]) -> Pod {
+    pub fn new(edition: Edition, env: &[(&str, &str)]) -> Pod {
         let tokens = TokenDirectory::with_token(&format!("{ASSERTION}\n")).unwrap();
-        Pod::with_tokens(tokens, env)
+        Pod::with_tokens(edition, tokens, env)
     }
 
-    pub fn with_tokens(tokens: TokenDirectory, env: &[(&str, &str)]) -> Pod {
+    pub fn with_tokens(edition: Edition, tokens: TokenDirectory, env: &[(&str, &str)]) -> Pod {
         let grant = (tokens.path().to_owned(), AKS_TOKEN_DIR);
-        Pod::with_grants(tokens, &[grant], env)
+        Pod::with_grants(edition, tokens, &[grant], env)
     }
 
     /// A pod whose host grants (preopens, read-only) each host directory at its guest path.
     pub fn with_grants(
+        edition: Edition,
         tokens: TokenDirectory,
         grants: &[(PathBuf, &str)],
         env: &[(&str, &str)],
@@ -81,7 +130,7 @@ impl Pod {
         for (name, value) in env {
             config = config.env(name, value);
         }
-        let instance = CredentialComponent::shared().instantiate(config).unwrap();
+        let instance = edition.instantiate(config).unwrap();
         Pod {
             fake,
             tokens,

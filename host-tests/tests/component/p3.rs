@@ -1,12 +1,11 @@
-//! The WASI 0.3 build of the credential (world `azure:identity@0.2.0/workload-identity`,
-//! wit-p3/) in wasmtime 48's p3 host, with the same fake Entra, token directory and test clocks:
-//! get-token is an `async func`, and calls overlap on one instance.
+//! What only the WASI 0.3 build of the credential (world `azure:identity@0.2.0/workload-identity`,
+//! wit-p3/) has, in wasmtime 48's p3 host: its imports, and get-token as an `async func` whose
+//! calls overlap on one instance. The behaviour both builds share is tested on both by the other
+//! files' `for_each_edition!`.
 
-use crate::{AKS_ENV, ASSERTION, TENANT, VAULT, assert_no_secret_seen, no_request_options};
+use crate::{AKS_ENV, Pod, TENANT, VAULT, no_options, no_request_options};
 use host_tests::{
-    AKS_TOKEN_DIR, AccessToken, CredentialError, FakeEntra, HostConfig, P3CredentialComponent,
-    P3CredentialInstance, P3WorkloadIdentityOptions, TestClock, TokenCall, TokenDirectory,
-    Transport,
+    AccessToken, CredentialError, Edition, P3CredentialComponent, P3CredentialInstance, TokenCall,
 };
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -19,61 +18,13 @@ fn component() -> &'static P3CredentialComponent {
     P3CredentialComponent::shared(guest_artifacts::CREDENTIAL_WASI_P3)
 }
 
-/// A pod of the WASI 0.3 credential: the AKS environment, the token directory preopened where
-/// AKS mounts it, a fake Entra, host clocks the test moves, one instance. When dropped it
-/// checks that no error and no output holds the assertion or an issued token.
-struct P3Pod {
-    fake: FakeEntra,
-    clock: TestClock,
-    instance: P3CredentialInstance,
-    _tokens: TokenDirectory,
+/// A pod of the WASI 0.3 build in the AKS environment, and its instance for calls at once.
+fn p3_pod() -> Pod {
+    Pod::new(Edition::Wasi0_3, &AKS_ENV)
 }
 
-impl P3Pod {
-    fn new() -> P3Pod {
-        let tokens = TokenDirectory::with_token(&format!("{ASSERTION}\n")).unwrap();
-        let fake = FakeEntra::new();
-        let clock = TestClock::new();
-        let mut config = HostConfig::new(Transport::Fake(fake.clone()))
-            .clock(&clock)
-            .preopen(tokens.path(), AKS_TOKEN_DIR);
-        for (name, value) in AKS_ENV {
-            config = config.env(name, value);
-        }
-        let instance = component().instantiate(config).unwrap();
-        P3Pod {
-            fake,
-            clock,
-            instance,
-            _tokens: tokens,
-        }
-    }
-
-    /// A credential configured from the environment alone.
-    fn credential(&mut self) -> wasmtime::component::ResourceAny {
-        let options = P3WorkloadIdentityOptions {
-            tenant_id: None,
-            client_id: None,
-            token_file_path: None,
-            authority_host: None,
-            additionally_allowed_tenants: Vec::new(),
-        };
-        self.instance
-            .create(&options)
-            .expect("no trap")
-            .unwrap_or_else(|error| panic!("create failed: {error:?}"))
-    }
-}
-
-impl Drop for P3Pod {
-    fn drop(&mut self) {
-        assert_no_secret_seen(
-            &self.fake,
-            &[],
-            self.instance.errors_seen(),
-            &self.instance.output(),
-        );
-    }
+fn p3(pod: &mut Pod) -> &mut P3CredentialInstance {
+    pod.instance.wasi_0_3().expect("a WASI 0.3 pod")
 }
 
 fn tokens(answers: Vec<Result<AccessToken, CredentialError>>) -> Vec<AccessToken> {
@@ -111,12 +62,11 @@ fn imports_exactly_the_wasi_0_3_interfaces_it_calls() {
 /// A hundred calls for one token at once, on a credential (`Some`) or the free get-token
 /// (`None`), while Entra takes half a second to answer: one request, one token for all.
 fn hundred_calls_for_one_token_share_one_request(on_a_credential: bool) {
-    let mut pod = P3Pod::new();
-    pod.clock.advance(Duration::from_secs(1000));
+    let mut pod = p3_pod();
+    pod.advance(1000);
     pod.fake.enqueue_late(Duration::from_millis(500));
-    let credential = on_a_credential.then(|| pod.credential());
-    let answers = pod
-        .instance
+    let credential = on_a_credential.then(|| pod.credential(&no_options()));
+    let answers = p3(&mut pod)
         .get_tokens_at_once(credential, 100, &[VAULT], &no_request_options())
         .expect("no trap");
     let tokens = tokens(answers);
@@ -151,11 +101,11 @@ fn calls_for_different_tokens_on_one_instance_are_requested_at_the_same_time() {
     const SCOPES: usize = 10;
     const CALLS_PER_SCOPE: usize = 5;
     const LATE: Duration = Duration::from_secs(1);
-    let mut pod = P3Pod::new();
+    let mut pod = p3_pod();
     for _ in 0..SCOPES {
         pod.fake.enqueue_late(LATE);
     }
-    let credential = pod.credential();
+    let credential = pod.credential(&no_options());
     let scopes: Vec<String> = (0..SCOPES)
         .map(|n| format!("api://app-{n}/.default"))
         .collect();
@@ -166,8 +116,7 @@ fn calls_for_different_tokens_on_one_instance_are_requested_at_the_same_time() {
         })
         .collect();
     let started = Instant::now();
-    let answers = pod
-        .instance
+    let answers = p3(&mut pod)
         .get_tokens_concurrently(calls)
         .expect("no trap");
     let elapsed = started.elapsed();
@@ -185,23 +134,4 @@ fn calls_for_different_tokens_on_one_instance_are_requested_at_the_same_time() {
     }
     let distinct: BTreeSet<&str> = tokens.iter().map(|t| t.token.as_str()).collect();
     assert_eq!(distinct.len(), SCOPES);
-}
-
-#[test]
-fn a_single_call_gets_a_token_and_the_next_is_served_from_the_cache() {
-    let mut pod = P3Pod::new();
-    let credential = pod.credential();
-    let first = pod
-        .instance
-        .get_token(credential, &[VAULT], &no_request_options())
-        .expect("no trap")
-        .unwrap();
-    let again = pod
-        .instance
-        .get_token(credential, &[VAULT], &no_request_options())
-        .expect("no trap")
-        .unwrap();
-    assert_eq!(first, again);
-    assert_eq!(pod.fake.requests().len(), 1);
-    pod.instance.drop_credential(credential).unwrap();
 }

@@ -3,12 +3,20 @@
 use crate::*;
 use host_tests::FakeResponse;
 
+for_each_edition!(
+    cached_token_is_served_until_five_minutes_before_expiry,
+    refresh_on_comes_from_refresh_in_or_half_of_a_long_lifetime,
+    refresh_on_starts_one_refresh_however_many_calls_ask,
+    a_failed_refresh_serves_the_valid_token_and_is_not_retried_for_30_seconds,
+    an_expired_token_is_never_returned,
+);
+
 /// A token Entra advises refreshing after an hour.
 const LONG_LIVED: &str = r#"{"token_type":"Bearer","expires_in":7200,"ext_expires_in":7200,"refresh_in":3600,"access_token":"long-lived-token"}"#;
 const REFUSAL: &str = r#"{"error":"invalid_client","error_description":"AADSTS70021: No matching federated identity record found.","error_codes":[70021]}"#;
 
-fn pod_with_long_lived_token() -> (Pod, wasmtime::component::ResourceAny) {
-    let mut pod = Pod::new(&[]);
+fn pod_with_long_lived_token(edition: Edition) -> (Pod, wasmtime::component::ResourceAny) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(200, LONG_LIVED));
     let credential = pod.credential(&explicit_options());
     let token = pod.get_token(credential, &[VAULT]).unwrap();
@@ -16,9 +24,8 @@ fn pod_with_long_lived_token() -> (Pod, wasmtime::component::ResourceAny) {
     (pod, credential)
 }
 
-#[test]
-fn cached_token_is_served_until_five_minutes_before_expiry() {
-    let mut pod = Pod::new(&[]);
+fn cached_token_is_served_until_five_minutes_before_expiry(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let first = pod.get_token(credential, &[VAULT]).unwrap();
     pod.advance(3599 - 301);
@@ -32,9 +39,8 @@ fn cached_token_is_served_until_five_minutes_before_expiry() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn refresh_on_comes_from_refresh_in_or_half_of_a_long_lifetime() {
-    let (mut pod, credential) = pod_with_long_lived_token();
+fn refresh_on_comes_from_refresh_in_or_half_of_a_long_lifetime(edition: Edition) {
+    let (mut pod, credential) = pod_with_long_lived_token(edition);
     let start = pod.clock.now_seconds();
     let token = pod.get_token(credential, &[VAULT]).unwrap();
     assert_eq!(token.refresh_on, Some(start + 3600));
@@ -47,9 +53,8 @@ fn refresh_on_comes_from_refresh_in_or_half_of_a_long_lifetime() {
     assert_eq!(day_long.refresh_on, Some(start + 43_200));
 }
 
-#[test]
-fn refresh_on_starts_one_refresh_however_many_calls_ask() {
-    let (mut pod, credential) = pod_with_long_lived_token();
+fn refresh_on_starts_one_refresh_however_many_calls_ask(edition: Edition) {
+    let (mut pod, credential) = pod_with_long_lived_token(edition);
     pod.advance(3599);
     assert_eq!(
         pod.get_token(credential, &[VAULT]).unwrap().token,
@@ -65,9 +70,8 @@ fn refresh_on_starts_one_refresh_however_many_calls_ask() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn a_failed_refresh_serves_the_valid_token_and_is_not_retried_for_30_seconds() {
-    let (mut pod, credential) = pod_with_long_lived_token();
+fn a_failed_refresh_serves_the_valid_token_and_is_not_retried_for_30_seconds(edition: Edition) {
+    let (mut pod, credential) = pod_with_long_lived_token(edition);
     pod.advance(3600);
     pod.fake.enqueue(FakeResponse::json(400, REFUSAL));
     for _ in 0..20 {
@@ -90,9 +94,8 @@ fn a_failed_refresh_serves_the_valid_token_and_is_not_retried_for_30_seconds() {
     assert_eq!(pod.fake.requests().len(), 3);
 }
 
-#[test]
-fn an_expired_token_is_never_returned() {
-    let (mut pod, credential) = pod_with_long_lived_token();
+fn an_expired_token_is_never_returned(edition: Edition) {
+    let (mut pod, credential) = pod_with_long_lived_token(edition);
     pod.advance(7200);
     pod.fake.enqueue(FakeResponse::json(400, REFUSAL));
     assert!(matches!(

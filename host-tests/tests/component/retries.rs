@@ -3,14 +3,24 @@
 use crate::*;
 use host_tests::FakeResponse;
 
+for_each_edition!(
+    throttling_server_faults_and_refused_connections_are_retried_until_success,
+    a_storm_of_503s_ends_after_exactly_four_attempts,
+    every_retryable_status_is_retried,
+    html_from_a_gateway_is_retried_then_reported_with_an_excerpt,
+    refusals_are_final,
+    a_retry_after_beyond_the_bound_is_not_waited_for,
+    retry_after_as_an_http_date_is_honoured,
+    an_answer_that_comes_before_the_body_is_written_is_taken_not_asked_again,
+);
+
 fn busy(status: u16) -> FakeResponse {
     FakeResponse::json(status, r#"{"error":"temporarily_unavailable"}"#)
         .with_header("Retry-After", "0")
 }
 
-#[test]
-fn throttling_server_faults_and_refused_connections_are_retried_until_success() {
-    let mut pod = Pod::new(&[]);
+fn throttling_server_faults_and_refused_connections_are_retried_until_success(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(busy(429));
     pod.fake
         .enqueue(FakeResponse::json(503, "{}").with_header("retry-after-ms", "0"));
@@ -22,9 +32,8 @@ fn throttling_server_faults_and_refused_connections_are_retried_until_success() 
     assert_eq!(pod.fake.requests().len(), 4);
 }
 
-#[test]
-fn a_storm_of_503s_ends_after_exactly_four_attempts() {
-    let mut pod = Pod::new(&[]);
+fn a_storm_of_503s_ends_after_exactly_four_attempts(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     for _ in 0..10 {
         pod.fake.enqueue(busy(503));
     }
@@ -39,10 +48,9 @@ fn a_storm_of_503s_ends_after_exactly_four_attempts() {
     assert_eq!(pod.fake.requests().len(), 4);
 }
 
-#[test]
-fn every_retryable_status_is_retried() {
+fn every_retryable_status_is_retried(edition: Edition) {
     for status in [408, 429, 500, 502, 503, 504] {
-        let mut pod = Pod::new(&[]);
+        let mut pod = Pod::new(edition, &[]);
         pod.fake.enqueue(busy(status));
         let credential = pod.credential(&explicit_options());
         assert!(pod.get_token(credential, &[VAULT]).is_ok(), "{status}");
@@ -50,9 +58,8 @@ fn every_retryable_status_is_retried() {
     }
 }
 
-#[test]
-fn html_from_a_gateway_is_retried_then_reported_with_an_excerpt() {
-    let mut pod = Pod::new(&[]);
+fn html_from_a_gateway_is_retried_then_reported_with_an_excerpt(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     for _ in 0..4 {
         pod.fake.enqueue(
             FakeResponse::html(502, "<html><title>502 Bad Gateway</title></html>")
@@ -70,10 +77,9 @@ fn html_from_a_gateway_is_retried_then_reported_with_an_excerpt() {
     assert_eq!(pod.fake.requests().len(), 4);
 }
 
-#[test]
-fn refusals_are_final() {
+fn refusals_are_final(edition: Edition) {
     for status in [400, 401] {
-        let mut pod = Pod::new(&[]);
+        let mut pod = Pod::new(edition, &[]);
         pod.fake.enqueue(
             FakeResponse::json(
                 status,
@@ -90,9 +96,8 @@ fn refusals_are_final() {
     }
 }
 
-#[test]
-fn a_retry_after_beyond_the_bound_is_not_waited_for() {
-    let mut pod = Pod::new(&[]);
+fn a_retry_after_beyond_the_bound_is_not_waited_for(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake
         .enqueue(FakeResponse::json(429, "{}").with_header("Retry-After", "3600"));
     let credential = pod.credential(&explicit_options());
@@ -107,9 +112,8 @@ fn a_retry_after_beyond_the_bound_is_not_waited_for() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
-#[test]
-fn retry_after_as_an_http_date_is_honoured() {
-    let mut pod = Pod::new(&[]);
+fn retry_after_as_an_http_date_is_honoured(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     // The test clock's wall time: a date that is now means no wait.
     pod.fake.enqueue(
         FakeResponse::json(503, "{}").with_header("Retry-After", "Sat, 28 Nov 2026 00:00:00 GMT"),
@@ -119,9 +123,8 @@ fn retry_after_as_an_http_date_is_honoured() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn an_answer_that_comes_before_the_body_is_written_is_taken_not_asked_again() {
-    let mut pod = Pod::new(&[]);
+fn an_answer_that_comes_before_the_body_is_written_is_taken_not_asked_again(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     // A server that answers and closes without reading the body (or as soon as it has the
     // declared length): the component's write or finish of the body fails, the answer is there.
     pod.fake.enqueue_before_the_body(FakeResponse::json(

@@ -3,6 +3,8 @@
 use crate::*;
 use host_tests::FakeResponse;
 
+for_each_edition!(no_error_text_on_any_failure_path_contains_a_secret,);
+
 /// An access token the fake authority issues and then echoes back in a later error.
 const ISSUED: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.issued-access-token.sig";
 
@@ -32,12 +34,12 @@ impl Default for Scenario {
 impl Scenario {
     /// Runs the scenario: a successful token first (a secret later errors could echo), then the
     /// failing call, then a call after close. Returns every error's Debug text and the output.
-    fn run(self) -> Vec<String> {
+    fn run(self, edition: Edition) -> Vec<String> {
         let tokens = match self.token_file {
             Some(contents) => TokenDirectory::with_token(contents).unwrap(),
             None => TokenDirectory::new().unwrap(),
         };
-        let mut pod = Pod::with_tokens(tokens, self.env);
+        let mut pod = Pod::with_tokens(edition, tokens, self.env);
         pod.fake.enqueue(FakeResponse::json(
             200,
             &format!(r#"{{"expires_in":60,"access_token":"{ISSUED}"}}"#),
@@ -54,7 +56,7 @@ impl Scenario {
                     .instance
                     .get_token(credential, warm_up, &no_request_options());
                 let instance = &mut pod.instance;
-                let mut call = |instance: &mut CredentialInstance| {
+                let mut call = |instance: &mut EditionInstance| {
                     if let Err(error) = instance
                         .get_token(credential, self.scopes, &self.request)
                         .unwrap()
@@ -74,8 +76,7 @@ impl Scenario {
 
 /// Drives every failure path the component has, collects each error's text (message and Debug
 /// form) and everything written to stdout/stderr, and checks that none holds a secret.
-#[test]
-fn no_error_text_on_any_failure_path_contains_a_secret() {
+fn no_error_text_on_any_failure_path_contains_a_secret(edition: Edition) {
     let echo = format!("client_assertion={ASSERTION}&access_token={ISSUED}");
     let echo_json = format!(
         r#"{{"error":"invalid_client","error_description":"{echo}","error_codes":[70021],"trace_id":"{ASSERTION}","correlation_id":"{ISSUED}"}}"#
@@ -146,7 +147,10 @@ fn no_error_text_on_any_failure_path_contains_a_secret() {
             ..Scenario::default()
         },
     ];
-    let collected: Vec<String> = scenarios.into_iter().flat_map(Scenario::run).collect();
+    let collected: Vec<String> = scenarios
+        .into_iter()
+        .flat_map(|scenario| scenario.run(edition))
+        .collect();
 
     let errors = collected.iter().filter(|text| !text.is_empty()).count();
     assert!(

@@ -2,7 +2,9 @@
 //! and `wasmtime serve` do: every request a fresh instance, every instance sharing one store.
 
 use crate::*;
-use host_tests::{KEYVALUE_DRAFT_PATH, KEYVALUE_DRAFT2_PATH, KeyValueDraft, SharedKeyValue};
+use host_tests::{
+    CredentialComponent, KEYVALUE_DRAFT_PATH, KEYVALUE_DRAFT2_PATH, KeyValueDraft, SharedKeyValue,
+};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

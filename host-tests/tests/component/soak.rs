@@ -3,14 +3,20 @@
 
 use crate::*;
 
+// The 0.3 edition takes twice as long: 92 s of CPU in a debug build against the 0.2 edition's
+// 46 s, too much for every run of the suite on two cores.
+for_each_edition!(
+    wasi_0_3 ignored because "92 s of CPU in a debug build; run it with -- --ignored":
+    a_million_hits_and_ten_thousand_misses_leave_memory_flat
+);
+
 const WASM_PAGE: usize = 64 * 1024;
 const HITS: usize = 1_000_000;
 const MISSES: usize = 10_000;
 const WARM_UP_MISSES: usize = 1_000;
 
-#[test]
-fn a_million_hits_and_ten_thousand_misses_leave_memory_flat() {
-    let mut pod = Pod::new(&[]);
+fn a_million_hits_and_ten_thousand_misses_leave_memory_flat(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let miss = |pod: &mut Pod| {
         // Past the token's expiry: the same key misses and is replaced.

@@ -7,6 +7,12 @@ use host_tests::{FakeResponse, SilentListener};
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceAny;
 
+for_each_edition!(
+    at once: a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s,
+    with_a_valid_token_in_hand_a_stuck_refresh_costs_one_caller_5_s_and_the_others_nothing,
+    a_peer_that_never_completes_tls_is_dropped_within_the_bound_through_the_real_client,
+);
+
 /// Longer than any bound of the component's: only its own deadline ends the wait.
 const NEVER: Duration = Duration::from_secs(300);
 
@@ -18,7 +24,7 @@ fn timed<T>(call: impl FnOnce() -> T) -> (T, Duration) {
 
 /// A get-token for `scope`, and how long it took; `expect` fails the test if the component trapped.
 fn timed_get_token(
-    instance: &mut CredentialInstance,
+    instance: &mut EditionInstance,
     credential: ResourceAny,
     scope: &str,
 ) -> (Result<AccessToken, CredentialError>, Duration) {
@@ -39,15 +45,14 @@ fn assert_dropped_at_the_bound(message: &str, elapsed: Duration) {
     assert!(elapsed <= Duration::from_secs(61), "{elapsed:?}");
 }
 
-#[test]
-fn a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s() {
+fn a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s(edition: Edition) {
     let fake = FakeEntra::new();
     fake.enqueue_late(NEVER);
     fake.enqueue_late(NEVER);
     let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
     let config =
         HostConfig::new(Transport::Fake(fake.clone())).preopen(tokens.path(), AKS_TOKEN_DIR);
-    let mut instance = CredentialComponent::shared().instantiate(config).unwrap();
+    let mut instance = edition.instantiate(config).unwrap();
     let credential = instance.create(&explicit_options()).unwrap().unwrap();
 
     let (result, elapsed) = timed_get_token(&mut instance, credential, VAULT);
@@ -73,9 +78,10 @@ fn a_host_that_answers_after_300_s_ignoring_every_timeout_costs_at_most_60_s() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
-#[test]
-fn with_a_valid_token_in_hand_a_stuck_refresh_costs_one_caller_5_s_and_the_others_nothing() {
-    let mut pod = Pod::new(&[]);
+fn with_a_valid_token_in_hand_a_stuck_refresh_costs_one_caller_5_s_and_the_others_nothing(
+    edition: Edition,
+) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(
         200,
         r#"{"token_type":"Bearer","expires_in":7200,"refresh_in":3600,"access_token":"long-lived-token"}"#,
@@ -104,12 +110,13 @@ fn with_a_valid_token_in_hand_a_stuck_refresh_costs_one_caller_5_s_and_the_other
     assert_eq!(refreshed.token, pod.fake.issued_token(2));
 }
 
-#[test]
-fn a_peer_that_never_completes_tls_is_dropped_within_the_bound_through_the_real_client() {
+fn a_peer_that_never_completes_tls_is_dropped_within_the_bound_through_the_real_client(
+    edition: Edition,
+) {
     let listener = SilentListener::start().unwrap();
     let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
     let config = HostConfig::new(Transport::Network).preopen(tokens.path(), AKS_TOKEN_DIR);
-    let mut instance = CredentialComponent::shared().instantiate(config).unwrap();
+    let mut instance = edition.instantiate(config).unwrap();
     let options = WorkloadIdentityOptions {
         authority_host: Some(format!("https://{}", listener.address())),
         ..explicit_options()

@@ -3,11 +3,24 @@
 use crate::*;
 use host_tests::{AKS_TOKEN_FILE_NAME, FakeResponse, token_file_grant};
 
+for_each_edition!(
+    whitespace_around_the_token_is_trimmed,
+    token_file_is_reread_after_ten_minutes_not_before,
+    expired_assertion_is_reread_and_retried_once,
+    a_second_expired_assertion_is_reported_with_its_likely_cause,
+    oversized_token_file_is_unavailable,
+    webhook_1_5_layout_a_rotation_is_seen_by_a_long_lived_instance,
+    webhook_1_6_layout_a_rotation_is_seen_by_a_long_lived_instance,
+    the_token_file_is_read_through_a_read_only_grant_and_left_untouched,
+    a_token_file_outside_the_granted_directories_names_the_grants,
+    the_deepest_grant_holding_the_file_is_the_one_read,
+);
+
 const EXPIRED_ASSERTION: &str = r#"{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range. Current time: 2026-11-28T01:00:00Z, assertion valid from 2026-11-27T23:00:00Z, expiry time of assertion 2026-11-28T00:00:00Z.","error_codes":[700024],"trace_id":"t","correlation_id":"c"}"#;
 
-#[test]
-fn whitespace_around_the_token_is_trimmed() {
+fn whitespace_around_the_token_is_trimmed(edition: Edition) {
     let mut pod = Pod::with_tokens(
+        edition,
         TokenDirectory::with_token(&format!("\n  {ASSERTION}\r\n\n")).unwrap(),
         &[],
     );
@@ -19,9 +32,8 @@ fn whitespace_around_the_token_is_trimmed() {
     );
 }
 
-#[test]
-fn token_file_is_reread_after_ten_minutes_not_before() {
-    let mut pod = Pod::new(&[]);
+fn token_file_is_reread_after_ten_minutes_not_before(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     pod.write_token("rotated-service-account-token");
@@ -37,9 +49,8 @@ fn token_file_is_reread_after_ten_minutes_not_before() {
     );
 }
 
-#[test]
-fn expired_assertion_is_reread_and_retried_once() {
-    let mut pod = Pod::new(&[]);
+fn expired_assertion_is_reread_and_retried_once(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     pod.write_token("rotated-service-account-token");
@@ -55,9 +66,8 @@ fn expired_assertion_is_reread_and_retried_once() {
     );
 }
 
-#[test]
-fn a_second_expired_assertion_is_reported_with_its_likely_cause() {
-    let mut pod = Pod::new(&[]);
+fn a_second_expired_assertion_is_reported_with_its_likely_cause(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     pod.fake.enqueue(FakeResponse::json(400, EXPIRED_ASSERTION));
     pod.fake.enqueue(FakeResponse::json(400, EXPIRED_ASSERTION));
     let credential = pod.credential(&explicit_options());
@@ -74,10 +84,9 @@ fn a_second_expired_assertion_is_reported_with_its_likely_cause() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn oversized_token_file_is_unavailable() {
+fn oversized_token_file_is_unavailable(edition: Edition) {
     let big = "x".repeat(64 * 1024 + 1);
-    let mut pod = Pod::with_tokens(TokenDirectory::with_token(&big).unwrap(), &[]);
+    let mut pod = Pod::with_tokens(edition, TokenDirectory::with_token(&big).unwrap(), &[]);
     let credential = pod.credential(&explicit_options());
     assert!(unavailable(pod.get_token(credential, &[VAULT])).contains("larger than 64 KiB"));
     assert!(pod.fake.requests().is_empty());
@@ -86,14 +95,14 @@ fn oversized_token_file_is_unavailable() {
 /// One long-lived instance reads a kubelet-projected token whose path inside the volume is
 /// `projected`, granted what `token_file_grant` grants, across a rotation that deletes the old
 /// timestamped directory.
-fn a_rotation_is_seen_through_the_hosts_grant(projected: &str) {
+fn a_rotation_is_seen_through_the_hosts_grant(edition: Edition, projected: &str) {
     let tokens = TokenDirectory::new().unwrap();
     tokens
         .project_file(projected, &format!("{ASSERTION}\n"))
         .unwrap();
     let token_file = tokens.path().join(projected).to_string_lossy().into_owned();
     let (host_dir, guest_path) = token_file_grant(&token_file).unwrap();
-    let mut pod = Pod::with_grants(tokens, &[(host_dir, &guest_path)], &[]);
+    let mut pod = Pod::with_grants(edition, tokens, &[(host_dir, &guest_path)], &[]);
     let options = WorkloadIdentityOptions {
         token_file_path: Some(token_file),
         ..explicit_options()
@@ -127,17 +136,15 @@ fn timestamped_directories(pod: &Pod) -> Vec<std::ffi::OsString> {
         .collect()
 }
 
-#[test]
-fn webhook_1_5_layout_a_rotation_is_seen_by_a_long_lived_instance() {
+fn webhook_1_5_layout_a_rotation_is_seen_by_a_long_lived_instance(edition: Edition) {
     // The token at the volume's root: `azure-identity-token -> ..data/azure-identity-token`.
-    a_rotation_is_seen_through_the_hosts_grant(AKS_TOKEN_FILE_NAME);
+    a_rotation_is_seen_through_the_hosts_grant(edition, AKS_TOKEN_FILE_NAME);
 }
 
-#[test]
-fn webhook_1_6_layout_a_rotation_is_seen_by_a_long_lived_instance() {
+fn webhook_1_6_layout_a_rotation_is_seen_by_a_long_lived_instance(edition: Edition) {
     // `token -> ..data/token`: the file's own directory is a symlink into the generation that
     // the rotation deletes, so a grant of that directory would hold a deleted directory.
-    a_rotation_is_seen_through_the_hosts_grant("token/azure-identity-token");
+    a_rotation_is_seen_through_the_hosts_grant(edition, "token/azure-identity-token");
 }
 
 #[test]
@@ -159,11 +166,10 @@ fn the_grant_is_the_projected_volumes_root_or_else_the_files_directory() {
     assert_eq!(token_file_grant("/nonexistent/azure-identity-token"), None);
 }
 
-#[test]
-fn the_token_file_is_read_through_a_read_only_grant_and_left_untouched() {
+fn the_token_file_is_read_through_a_read_only_grant_and_left_untouched(edition: Edition) {
     // Every pod's host grants the token directory read-only, so wasmtime refuses any open that
     // asks to write; this test says so, and checks the directory after the read.
-    let mut pod = Pod::new(&[]);
+    let mut pod = Pod::new(edition, &[]);
     let listing = |pod: &Pod| {
         let mut entries: Vec<_> = std::fs::read_dir(pod.tokens.path())
             .unwrap()
@@ -186,11 +192,10 @@ fn the_token_file_is_read_through_a_read_only_grant_and_left_untouched() {
     assert_eq!(listing(&pod), before);
 }
 
-#[test]
-fn a_token_file_outside_the_granted_directories_names_the_grants() {
+fn a_token_file_outside_the_granted_directories_names_the_grants(edition: Edition) {
     let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
     let granted = tokens.path().to_owned();
-    let mut pod = Pod::with_grants(tokens, &[(granted, "/data")], &[]);
+    let mut pod = Pod::with_grants(edition, tokens, &[(granted, "/data")], &[]);
     let credential = pod.credential(&explicit_options());
     let message = unavailable(pod.get_token(credential, &[VAULT]));
     assert!(
@@ -207,8 +212,7 @@ fn a_token_file_outside_the_granted_directories_names_the_grants() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn the_deepest_grant_holding_the_file_is_the_one_read() {
+fn the_deepest_grant_holding_the_file_is_the_one_read(edition: Edition) {
     let root = TokenDirectory::new().unwrap();
     let azure = TokenDirectory::new().unwrap();
     azure
@@ -218,7 +222,7 @@ fn the_deepest_grant_holding_the_file_is_the_one_read() {
         (root.path().to_owned(), "/"),
         (azure.path().to_owned(), "/var/run/secrets/azure"),
     ];
-    let mut pod = Pod::with_grants(azure, &grants, &[]);
+    let mut pod = Pod::with_grants(edition, azure, &grants, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     assert_eq!(

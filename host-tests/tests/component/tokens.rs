@@ -3,9 +3,25 @@
 use crate::*;
 use std::time::Duration;
 
-#[test]
-fn token_is_acquired_with_every_request_detail_exact() {
-    let mut pod = Pod::new(&[]);
+for_each_edition!(
+    token_is_acquired_with_every_request_detail_exact,
+    second_call_is_served_from_the_cache,
+    a_different_scope_is_a_new_request,
+    credentials_keep_separate_caches,
+    token_file_is_read_at_get_token_time_and_rotation_is_seen_after_ten_minutes,
+    cae_sends_the_client_capability_and_uses_its_own_cache_entry,
+    an_additionally_allowed_tenant_is_requested_from_its_own_endpoint,
+    free_get_token_uses_one_environment_credential_per_instance,
+    free_get_token_without_environment_names_the_missing_settings,
+    closed_credential_is_unavailable,
+    every_request_carries_timeouts_and_a_fresh_request_id,
+    a_scope_smuggling_a_form_field_arrives_as_one_scope,
+    a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_rejected_one,
+    an_answer_with_only_an_absolute_expires_on_is_served_and_cached_until_then,
+);
+
+fn token_is_acquired_with_every_request_detail_exact(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let token = pod.get_token(credential, &[VAULT]).unwrap();
 
@@ -61,9 +77,8 @@ fn is_uuid_v4(id: &str) -> bool {
         && groups[3].starts_with(['8', '9', 'a', 'b'])
 }
 
-#[test]
-fn second_call_is_served_from_the_cache() {
-    let mut pod = Pod::new(&[]);
+fn second_call_is_served_from_the_cache(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let first = pod.get_token(credential, &[VAULT]).unwrap();
     let second = pod.get_token(credential, &[VAULT]).unwrap();
@@ -71,9 +86,8 @@ fn second_call_is_served_from_the_cache() {
     assert_eq!(pod.fake.requests().len(), 1);
 }
 
-#[test]
-fn a_different_scope_is_a_new_request() {
-    let mut pod = Pod::new(&[]);
+fn a_different_scope_is_a_new_request(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let vault = pod.get_token(credential, &[VAULT]).unwrap();
     let storage = pod.get_token(credential, &[STORAGE]).unwrap();
@@ -85,9 +99,8 @@ fn a_different_scope_is_a_new_request() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn credentials_keep_separate_caches() {
-    let mut pod = Pod::new(&[]);
+fn credentials_keep_separate_caches(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let first = pod.credential(&explicit_options());
     let second = pod.credential(&explicit_options());
     pod.get_token(first, &[VAULT]).unwrap();
@@ -95,9 +108,8 @@ fn credentials_keep_separate_caches() {
     assert_eq!(pod.fake.requests().len(), 2);
 }
 
-#[test]
-fn token_file_is_read_at_get_token_time_and_rotation_is_seen_after_ten_minutes() {
-    let mut pod = Pod::new(&[]);
+fn token_file_is_read_at_get_token_time_and_rotation_is_seen_after_ten_minutes(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     pod.write_token("rotated.service.account-token");
@@ -111,9 +123,8 @@ fn token_file_is_read_at_get_token_time_and_rotation_is_seen_after_ten_minutes()
     );
 }
 
-#[test]
-fn cae_sends_the_client_capability_and_uses_its_own_cache_entry() {
-    let mut pod = Pod::new(&[]);
+fn cae_sends_the_client_capability_and_uses_its_own_cache_entry(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let cae = TokenRequestOptions {
         enable_cae: true,
@@ -135,9 +146,8 @@ fn cae_sends_the_client_capability_and_uses_its_own_cache_entry() {
     );
 }
 
-#[test]
-fn an_additionally_allowed_tenant_is_requested_from_its_own_endpoint() {
-    let mut pod = Pod::new(&[]);
+fn an_additionally_allowed_tenant_is_requested_from_its_own_endpoint(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&WorkloadIdentityOptions {
         additionally_allowed_tenants: vec!["fabrikam.onmicrosoft.com".into()],
         ..explicit_options()
@@ -156,9 +166,8 @@ fn an_additionally_allowed_tenant_is_requested_from_its_own_endpoint() {
     );
 }
 
-#[test]
-fn free_get_token_uses_one_environment_credential_per_instance() {
-    let mut pod = Pod::new(&AKS_ENV);
+fn free_get_token_uses_one_environment_credential_per_instance(edition: Edition) {
+    let mut pod = Pod::new(edition, &AKS_ENV);
     let first = pod
         .instance
         .get_token_from_environment(&[VAULT], &no_request_options())
@@ -176,9 +185,8 @@ fn free_get_token_uses_one_environment_credential_per_instance() {
     assert_eq!(requests[0].field("client_assertion"), Some(ASSERTION));
 }
 
-#[test]
-fn free_get_token_without_environment_names_the_missing_settings() {
-    let mut pod = Pod::new(&[]);
+fn free_get_token_without_environment_names_the_missing_settings(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let message = unavailable(
         pod.instance
             .get_token_from_environment(&[VAULT], &no_request_options())
@@ -194,9 +202,8 @@ fn free_get_token_without_environment_names_the_missing_settings() {
     assert!(pod.fake.requests().is_empty());
 }
 
-#[test]
-fn closed_credential_is_unavailable() {
-    let mut pod = Pod::new(&[]);
+fn closed_credential_is_unavailable(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     pod.instance.close(credential).unwrap();
@@ -206,9 +213,8 @@ fn closed_credential_is_unavailable() {
     assert_eq!(pod.fake.requests().len(), 1);
 }
 
-#[test]
-fn every_request_carries_timeouts_and_a_fresh_request_id() {
-    let mut pod = Pod::new(&[]);
+fn every_request_carries_timeouts_and_a_fresh_request_id(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     pod.get_token(credential, &[VAULT]).unwrap();
     pod.get_token(credential, &[STORAGE]).unwrap();
@@ -223,9 +229,8 @@ fn every_request_carries_timeouts_and_a_fresh_request_id() {
     );
 }
 
-#[test]
-fn a_scope_smuggling_a_form_field_arrives_as_one_scope() {
-    let mut pod = Pod::new(&[]);
+fn a_scope_smuggling_a_form_field_arrives_as_one_scope(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let smuggled = "https://vault.azure.net/.default&grant_type=password";
     pod.get_token(credential, &[smuggled]).unwrap();
@@ -235,9 +240,10 @@ fn a_scope_smuggling_a_form_field_arrives_as_one_scope() {
     assert_eq!(request.form.len(), 5);
 }
 
-#[test]
-fn a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_rejected_one() {
-    let mut pod = Pod::new(&[]);
+fn a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_rejected_one(
+    edition: Edition,
+) {
+    let mut pod = Pod::new(edition, &[]);
     let credential = pod.credential(&explicit_options());
     let rejected = pod.get_token(credential, &[VAULT]).unwrap();
     let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1795824000"}}}"#;
@@ -264,9 +270,8 @@ fn a_claims_challenge_is_sent_bypasses_the_cache_and_its_token_replaces_the_reje
     assert_eq!(requests[1].field("claims"), Some(claims));
 }
 
-#[test]
-fn an_answer_with_only_an_absolute_expires_on_is_served_and_cached_until_then() {
-    let mut pod = Pod::new(&[]);
+fn an_answer_with_only_an_absolute_expires_on_is_served_and_cached_until_then(edition: Edition) {
+    let mut pod = Pod::new(edition, &[]);
     let expires_on = pod.clock.now_seconds() + 3_000;
     // As a string, the way some token services send it.
     let body = format!(
