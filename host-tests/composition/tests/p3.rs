@@ -358,3 +358,26 @@ fn a_thousand_requests_in_sequence_make_one_token_request() {
     assert_eq!(proxy.entra.requests().len(), 1);
     assert_eq!(proxy.upstream.requests().len(), 1000);
 }
+
+#[test]
+fn a_body_that_breaks_off_is_not_sent_again_as_if_it_were_whole() {
+    let mut proxy = Proxy::to(VAULT_ORIGIN);
+    // The resource challenges at once, before it reads the body (which then breaks off).
+    proxy.upstream.enqueue_before_the_body(
+        FakeResponse::json(401, r#"{"error":{"code":"Unauthorized"}}"#)
+            .with_header("www-authenticate", CHALLENGE),
+    );
+    let request = P3Request::put("/secrets/db", body_of(3000))
+        .without_length()
+        .failing_after_body();
+    let served = proxy.serve(request).unwrap();
+    assert_eq!(served.status, 401);
+    let reason = served.header(NOT_ANSWERED).expect("the header says why");
+    assert!(reason.contains("request body failed"), "{reason}");
+    assert_eq!(
+        proxy.upstream.requests().len(),
+        1,
+        "the broken body was not sent again"
+    );
+    assert_eq!(proxy.entra.requests().len(), 1, "no token with the claims");
+}
