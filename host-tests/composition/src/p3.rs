@@ -89,6 +89,8 @@ pub struct P3Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// Sent after the body.
+    pub trailers: Vec<(String, String)>,
     /// The body ends with an error after its bytes: a client whose upload broke off.
     pub body_fails: bool,
 }
@@ -100,6 +102,7 @@ impl P3Request {
             path: path.to_owned(),
             headers: Vec::new(),
             body: Bytes::new(),
+            trailers: Vec::new(),
             body_fails: false,
         }
     }
@@ -127,6 +130,11 @@ impl P3Request {
         self
     }
 
+    pub fn trailer(mut self, name: &str, value: &str) -> P3Request {
+        self.trailers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// With a body that breaks off with an error after its bytes.
     pub fn failing_after_body(mut self) -> P3Request {
         self.body_fails = true;
@@ -140,11 +148,20 @@ impl P3Request {
         for (name, value) in &self.headers {
             request = request.header(name, value);
         }
-        let body = if self.body_fails {
-            let frames = [
-                Ok(Frame::data(self.body)),
-                Err(Error::InternalError(Some("the client went away".into()))),
-            ];
+        let body = if self.body_fails || !self.trailers.is_empty() {
+            let end = if self.body_fails {
+                Err(Error::InternalError(Some("the client went away".into())))
+            } else {
+                let mut trailers = http::HeaderMap::new();
+                for (name, value) in &self.trailers {
+                    trailers.append(
+                        http::HeaderName::try_from(name.as_str())?,
+                        http::HeaderValue::try_from(value.as_str())?,
+                    );
+                }
+                Ok(Frame::trailers(trailers))
+            };
+            let frames = [Ok(Frame::data(self.body)), end];
             StreamBody::new(futures::stream::iter(frames)).boxed_unsync()
         } else {
             Full::new(self.body)

@@ -381,3 +381,19 @@ fn a_body_that_breaks_off_is_not_sent_again_as_if_it_were_whole() {
     );
     assert_eq!(proxy.entra.requests().len(), 1, "no token with the claims");
 }
+
+#[test]
+fn a_challenged_request_is_sent_again_with_its_trailers() {
+    let mut proxy = Proxy::to(VAULT_ORIGIN);
+    let revoked = proxy.first_token();
+    proxy
+        .upstream
+        .challenge(Challenged::Token(revoked), CHALLENGE);
+    let request = P3Request::put("/secrets/db", body_of(2000)).trailer("x-content-crc64", "q1w2e3");
+    let served = proxy.serve(request).unwrap();
+    assert_eq!(served.status, 200, "{:?}", served.header(NOT_ANSWERED));
+    let upstream = proxy.upstream.requests();
+    let trailers = vec![("x-content-crc64".to_owned(), "q1w2e3".to_owned())];
+    assert_eq!(upstream[1].trailers, trailers, "the first request's");
+    assert_eq!(upstream[2].trailers, trailers, "the request sent again");
+}

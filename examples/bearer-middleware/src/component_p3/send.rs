@@ -56,7 +56,12 @@ pub async fn authorized(
         contents: to_host,
         trailers: trailers_to_host,
     };
-    let pump: Pump = Box::pin(pump(from_app, to_host, copy.clone(), body_taken));
+    let kept_trailers = Rc::new(RefCell::new(None));
+    let kept = Kept {
+        body: copy.clone(),
+        trailers: kept_trailers.clone(),
+    };
+    let pump: Pump = Box::pin(pump(from_app, to_host, kept, body_taken));
     let first = parts.request(&authorization_value, host_body, host_trailers)?;
     let (response, pump) = send_while(client::send(first), Some(pump)).await;
     let response = response?;
@@ -86,11 +91,13 @@ pub async fn authorized(
     };
     drop(response);
     let (mut to_host, host_body) = wit_stream::new::<u8>();
-    let (no_trailers, trailers) = wit_future::new(|| Ok(None));
-    drop(no_trailers);
+    let (to_host_trailers, trailers) = wit_future::new(|| Ok(None));
     let second = parts.request(&answering, host_body, trailers)?;
+    let trailers = kept_trailers.borrow_mut().take();
     let write: Pump = Box::pin(async move {
         to_host.write_all(body).await;
+        drop(to_host);
+        let _ = to_host_trailers.write(Ok(trailers)).await;
     });
     let (response, write) = send_while(client::send(second), Some(write)).await;
     let response = finish_later(response?, write);
@@ -168,6 +175,13 @@ struct AppBody {
     trailers: TrailersFuture,
 }
 
+/// What the pump keeps of the app's body to send it again.
+struct Kept {
+    body: Rc<RefCell<BodyCopy>>,
+    /// A copy of the body's trailers, once it ended with some.
+    trailers: Rc<RefCell<Option<Trailers>>>,
+}
+
 /// The body of the request to the host.
 struct HostBody {
     contents: StreamWriter<u8>,
@@ -183,9 +197,10 @@ struct HostBody {
 async fn pump(
     from_app: AppBody,
     to_host: HostBody,
-    copy: Rc<RefCell<BodyCopy>>,
+    kept: Kept,
     body_taken: FutureWriter<Result<(), ErrorCode>>,
 ) {
+    let copy = kept.body;
     let AppBody {
         contents: mut from_app,
         trailers: app_trailers,
@@ -224,7 +239,11 @@ async fn pump(
     if stream_ended {
         let outcome = app_trailers.await;
         match &outcome {
-            Ok(_) => copy.borrow_mut().end(),
+            Ok(trailers) => {
+                // The original goes to the host with the first request.
+                *kept.trailers.borrow_mut() = trailers.as_ref().map(|trailers| trailers.clone());
+                copy.borrow_mut().end();
+            }
             Err(_) => copy.borrow_mut().fail(),
         }
         drop(to_host);
