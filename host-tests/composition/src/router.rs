@@ -8,6 +8,11 @@ use credential_host::TokenProxyTls;
 use host_tests::{FakeEntra, FakeResponse, RecordedRequest, ResponseFuture};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The longest an answer is held for [`FakeUpstream::answer_together`].
+pub const HOLD_BOUND: Duration = Duration::from_secs(5);
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// An Azure service as the middleware's requests reach it: it records each request and answers
@@ -28,6 +33,10 @@ pub enum Challenged {
 #[derive(Default)]
 struct UpstreamState {
     requests: Vec<RecordedRequest>,
+    /// How many requests have arrived so far, for answers held until enough are in flight.
+    arrivals: Option<watch::Sender<usize>>,
+    /// Answers wait until this many requests have arrived.
+    answer_together: usize,
     challenges: Vec<(Challenged, String)>,
     scripted: VecDeque<FakeResponse>,
     before_the_body: VecDeque<FakeResponse>,
@@ -54,6 +63,13 @@ impl FakeUpstream {
         (self.state().challenges).push((which, www_authenticate.to_owned()));
     }
 
+    /// From now on holds every answer until `n` requests have arrived (counting from the first
+    /// request this upstream saw), at most [`HOLD_BOUND`]: requests that are not in flight
+    /// together then fail instead of being answered.
+    pub fn answer_together(&self, n: usize) {
+        self.state().answer_together = n;
+    }
+
     fn state(&self) -> MutexGuard<'_, UpstreamState> {
         self.0
             .lock()
@@ -68,7 +84,13 @@ impl FakeUpstream {
             return answer;
         }
         let upstream = self.clone();
+        let (mut arrivals, together) = self.state().arrive();
         Box::new(async move {
+            let enough = arrivals.wait_for(|arrived| *arrived >= together);
+            match tokio::time::timeout(HOLD_BOUND, enough).await {
+                Ok(Ok(_)) => {}
+                _ => return Err(wasmtime_wasi_http::Error::ConnectionTimeout),
+            }
             let request = RecordedRequest::read(request, None).await?;
             let answer = {
                 let mut state = upstream.state();
@@ -90,6 +112,13 @@ impl FakeUpstream {
 }
 
 impl UpstreamState {
+    /// Counts a request in; how to watch the count, and how many to wait for.
+    fn arrive(&mut self) -> (watch::Receiver<usize>, usize) {
+        let arrivals = self.arrivals.get_or_insert_with(|| watch::channel(0).0);
+        arrivals.send_modify(|arrived| *arrived += 1);
+        (arrivals.subscribe(), self.answer_together)
+    }
+
     /// The 401 with a claims challenge that `request`'s token gets, if it is challenged.
     fn challenge_for(&self, request: &RecordedRequest) -> Option<FakeResponse> {
         let token = request

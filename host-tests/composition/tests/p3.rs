@@ -397,3 +397,18 @@ fn a_challenged_request_is_sent_again_with_its_trailers() {
     assert_eq!(upstream[1].trailers, trailers, "the first request's");
     assert_eq!(upstream[2].trailers, trailers, "the request sent again");
 }
+
+#[test]
+fn requests_served_at_once_on_one_instance_are_in_flight_together() {
+    let mut proxy = Proxy::to(VAULT_ORIGIN);
+    // Each answer waits until all 20 requests have reached the upstream: requests the
+    // composition handled one after another would time out instead.
+    proxy.upstream.answer_together(20);
+    let requests = (0..20)
+        .map(|i| P3Request::put(&format!("/secrets/s{i}"), body_of(3000)))
+        .collect();
+    for answer in proxy.serve_at_once(requests) {
+        assert_eq!(answer.unwrap().status, 200);
+    }
+    assert_eq!(proxy.entra.requests().len(), 1);
+}
