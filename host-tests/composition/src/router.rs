@@ -86,10 +86,13 @@ impl FakeUpstream {
         let upstream = self.clone();
         let (mut arrivals, together) = self.state().arrive();
         Box::new(async move {
-            let enough = arrivals.wait_for(|arrived| *arrived >= together);
-            match tokio::time::timeout(HOLD_BOUND, enough).await {
-                Ok(Ok(_)) => {}
-                _ => return Err(wasmtime_wasi_http::Error::ConnectionTimeout),
+            // Only a held answer arms a timer: the benchmarks' answers come at once.
+            if *arrivals.borrow_and_update() < together {
+                let enough = arrivals.wait_for(|arrived| *arrived >= together);
+                match tokio::time::timeout(HOLD_BOUND, enough).await {
+                    Ok(Ok(_)) => {}
+                    _ => return Err(wasmtime_wasi_http::Error::ConnectionTimeout),
+                }
             }
             let request = RecordedRequest::read(request, None).await?;
             let answer = {
