@@ -6,20 +6,23 @@
 // `Fetched` results carry the app's own error strings.
 #![allow(clippy::result_large_err)]
 
+mod p3;
+mod router;
+
 use bytes::Bytes;
 use credential_host::{TokenProxyTls, grant_read_only, wasi_http_linker};
-use host_tests::{
-    FakeEntra, FakeResponse, RecordedRequest, ResponseFuture, WasiHost, handle_request,
-};
+use host_tests::{FakeEntra, WasiHost, handle_request};
 use http_body_util::{BodyExt, Empty};
-use std::collections::VecDeque;
+use router::Router;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+pub use p3::{P3Composition, P3Instance, P3Request};
+pub use router::{Challenged, FakeUpstream};
 
 pub use guest_artifacts::{
     BEARER_COMPOSITION, SAMPLE_APP, SAMPLE_APP_COMPOSITION, SPIN_APP_COMPOSITION,
@@ -35,92 +38,23 @@ wasmtime::component::bindgen!({
 
 pub use exports::azure::bearer::app::Fetched;
 
-/// An Azure service as the middleware's requests reach it: it records each request and answers
-/// 200 with a short text unless a response was scripted.
-#[derive(Clone, Default)]
-pub struct FakeUpstream(Arc<Mutex<UpstreamState>>);
-
-#[derive(Default)]
-struct UpstreamState {
-    requests: Vec<RecordedRequest>,
-    scripted: VecDeque<FakeResponse>,
-    before_the_body: VecDeque<FakeResponse>,
-}
-
-impl FakeUpstream {
-    pub fn enqueue(&self, response: FakeResponse) {
-        self.0.lock().unwrap().scripted.push_back(response);
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.0.lock().unwrap().requests.clone()
-    }
-
-    /// Answers the next request with `response` at once, its body dropped unread: a service
-    /// that answers before it reads a body (or once it has the declared length) and closes.
-    pub fn enqueue_before_the_body(&self, response: FakeResponse) {
-        self.0.lock().unwrap().before_the_body.push_back(response);
-    }
-
-    fn answer(&self, request: http::Request<WasiBody>) -> ResponseFuture {
-        let before_the_body = self.0.lock().unwrap().before_the_body.pop_front();
-        if let Some(response) = before_the_body {
-            let (recorded, answer) = response.before_the_body(request, None);
-            self.0.lock().unwrap().requests.push(recorded);
-            return answer;
-        }
-        let upstream = self.clone();
-        Box::new(async move {
-            let request = RecordedRequest::read(request, None).await?;
-            let answer = {
-                let mut state = upstream.0.lock().unwrap();
-                let answer = state.scripted.pop_front().unwrap_or_else(|| {
-                    let mut ok = FakeResponse::json(200, &format!("hello from {}", request.url));
-                    ok.content_type = "text/plain".into();
-                    ok
-                });
-                state.requests.push(request);
-                answer
-            };
-            Ok(answer.into_sent())
-        })
-    }
-}
-
-/// Sends each request to the fake Entra or the fake upstream by its host, or over the network to
-/// a real service on this machine that a test reaches ([`Composition::instantiate_reaching`]).
-struct Router {
-    entra: FakeEntra,
-    upstream: FakeUpstream,
-    /// A real service over HTTPS with a certificate from a test's own CA: the AKS token proxy's
-    /// TLS settings (one origin, one CA) are what such a service needs too.
-    service: Option<TokenProxyTls>,
-}
-
-impl WasiHttpHooks for Router {
-    /// A host whose default is plain http, as wasmtime lets a host choose: a request that names
-    /// no scheme must not reach a service in clear text with a token.
-    fn default_scheme(&mut self) -> Option<http::uri::Scheme> {
-        Some(http::uri::Scheme::HTTP)
-    }
-
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> ResponseFuture {
-        if request.uri().host() == Some(AUTHORITY) {
-            self.entra.answer(request, options)
-        } else if let Some(service) = self.service.as_ref().filter(|s| s.serves(request.uri())) {
-            service.send(request, options)
-        } else {
-            self.upstream.answer(request)
-        }
-    }
-}
-
 type HostState = WasiHost<Router>;
+
+/// Fails when `text` (an error, a header the middleware set) holds the client assertion or any
+/// token `entra` issued: the middleware and the credential keep both out of what they report.
+pub fn assert_no_secret(text: &str, assertion: &str, entra: &FakeEntra) {
+    let secrets = [vec![assertion.to_owned()], entra.issued_tokens()].concat();
+    let leaked: Vec<usize> = (secrets.iter().enumerate())
+        .filter(|(_, secret)| text.contains(secret.as_str()))
+        .map(|(n, _)| n)
+        .collect();
+    // The failure shows the text with the secrets masked, as a log would have to.
+    let masked = (secrets.iter()).fold(text.to_owned(), |text, secret| text.replace(secret, "***"));
+    assert!(
+        leaked.is_empty(),
+        "secrets {leaked:?} (0: the assertion, n: the nth token issued) in: {masked}"
+    );
+}
 
 /// A compiled composition, ready to instantiate.
 pub struct Composition {
@@ -175,7 +109,28 @@ const MAX_SERVED_BODY: usize = 4 * 1024 * 1024;
 pub struct Served {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: http::HeaderMap,
+    /// The body as text (lossy).
     pub body: String,
+}
+
+impl Served {
+    fn of(parts: http::response::Parts, body: &[u8]) -> Served {
+        Served {
+            status: parts.status.as_u16(),
+            content_type: parts
+                .headers
+                .get("content-type")
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            headers: parts.headers,
+            body: String::from_utf8_lossy(body).into_owned(),
+        }
+    }
+
+    /// The header `name`'s first value, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        (self.headers.get(name)).map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    }
 }
 
 impl ProxyComposition {
@@ -207,14 +162,7 @@ impl ProxyComposition {
             )?;
         let proxy = self.pre.instantiate(&mut store)?;
         let (parts, body) = handle_request(&mut store, &proxy, request, MAX_SERVED_BODY)?;
-        Ok(Served {
-            status: parts.status.as_u16(),
-            content_type: parts
-                .headers
-                .get("content-type")
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Ok(Served::of(parts, &body))
     }
 }
 

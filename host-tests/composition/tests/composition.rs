@@ -3,28 +3,25 @@
 
 #![allow(clippy::result_large_err)]
 
-use composition_tests::{
-    AUTHORITY, AppInstance, BEARER_COMPOSITION, Composition, FakeUpstream, Fetched, Pod,
-};
-use host_tests::{AKS_TOKEN_DIR, AKS_TOKEN_FILE, FakeEntra, FakeResponse, TokenDirectory};
+mod common;
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const CLIENT: &str = "5b0a9b3e-61a5-4d7e-9f0e-6c1d2e3f4a5b";
-const ASSERTION: &str =
-    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwOmFwcCJ9.c2lnbmF0dXJl";
-const VAULT: &str = "https://vault.azure.net/.default";
-const STORAGE: &str = "https://storage.azure.com/.default";
-const RULES: &str = "*.vault.azure.net=https://vault.azure.net/.default; *.blob.core.windows.net=https://storage.azure.com/.default";
-/// A Key Vault claims challenge; its `claims` decodes to
-/// `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`.
-const CHALLENGE: &str = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzI2MDc3NTk1In19fQ==""#;
+use common::{ASSERTION, AksPod, CHALLENGE, RULES, STORAGE, TENANT, VAULT};
+use composition_tests::{AUTHORITY, AppInstance, BEARER_COMPOSITION, Composition, Fetched};
+use host_tests::FakeResponse;
+use std::ops::Deref;
 
 /// One instance of the composition with the AKS environment and `AZURE_BEARER_RULES`.
 struct App {
     instance: AppInstance,
-    entra: FakeEntra,
-    upstream: FakeUpstream,
-    _tokens: TokenDirectory,
+    pod: AksPod,
+}
+
+impl Deref for App {
+    type Target = AksPod;
+
+    fn deref(&self) -> &AksPod {
+        &self.pod
+    }
 }
 
 impl App {
@@ -33,33 +30,11 @@ impl App {
     }
 
     fn with_rules(rules: Option<&str>) -> App {
-        let tokens = TokenDirectory::with_token(ASSERTION).unwrap();
-        let mut env: Vec<(String, String)> = [
-            ("AZURE_TENANT_ID", TENANT),
-            ("AZURE_CLIENT_ID", CLIENT),
-            ("AZURE_FEDERATED_TOKEN_FILE", AKS_TOKEN_FILE),
-        ]
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-        if let Some(rules) = rules {
-            env.push(("AZURE_BEARER_RULES".into(), rules.into()));
-        }
-        let (entra, upstream) = (FakeEntra::new(), FakeUpstream::default());
+        let pod = AksPod::new();
         let instance = Composition::shared()
-            .instantiate(Pod {
-                env,
-                preopens: vec![(tokens.path().to_owned(), AKS_TOKEN_DIR.to_owned())],
-                entra: entra.clone(),
-                upstream: upstream.clone(),
-            })
+            .instantiate(pod.pod(rules, &[]))
             .unwrap();
-        App {
-            instance,
-            entra,
-            upstream,
-            _tokens: tokens,
-        }
+        App { instance, pod }
     }
 
     fn get(&mut self, url: &str) -> Result<Fetched, String> {
@@ -77,31 +52,9 @@ impl App {
             .fetch(url, headers, body)
             .expect("the composition does not trap");
         if let Err(message) = &result {
-            let secrets = [vec![ASSERTION.to_owned()], self.entra.issued_tokens()].concat();
-            for secret in secrets {
-                assert!(!message.contains(&secret), "a secret in: {message}");
-            }
+            self.assert_no_secret(message);
         }
         result
-    }
-
-    /// `Bearer` and the `n`th token the fake Entra issued (from 1).
-    fn bearer(&self, n: usize) -> String {
-        format!("Bearer {}", self.entra.issued_token(n))
-    }
-
-    /// The `authorization` headers of each request the upstream received.
-    fn authorizations(&self) -> Vec<Vec<String>> {
-        self.upstream
-            .requests()
-            .iter()
-            .map(|r| {
-                r.header_values("authorization")
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect()
-            })
-            .collect()
     }
 }
 

@@ -42,8 +42,27 @@ pub async fn authorized(
     let (app_body, app_trailers) = Request::consume_body(request, taken);
     let copy = Rc::new(RefCell::new(BodyCopy::default()));
     let (to_host, host_body) = wit_stream::new::<u8>();
-    let pump: Pump = Box::pin(pump(app_body, to_host, copy.clone(), body_taken));
-    let first = parts.request(&authorization_value, host_body, app_trailers)?;
+    // A pump dropped before the app's body ended leaves the host a body that did not end well.
+    let (trailers_to_host, host_trailers) = wit_future::new(|| {
+        Err(ErrorCode::InternalError(Some(
+            "bearer-middleware: the request body was not finished".to_owned(),
+        )))
+    });
+    let from_app = AppBody {
+        contents: app_body,
+        trailers: app_trailers,
+    };
+    let to_host = HostBody {
+        contents: to_host,
+        trailers: trailers_to_host,
+    };
+    let kept_trailers = Rc::new(RefCell::new(None));
+    let kept = Kept {
+        body: copy.clone(),
+        trailers: kept_trailers.clone(),
+    };
+    let pump: Pump = Box::pin(pump(from_app, to_host, kept, body_taken));
+    let first = parts.request(&authorization_value, host_body, host_trailers)?;
     let (response, pump) = send_while(client::send(first), Some(pump)).await;
     let response = response?;
     let claims = match answer(
@@ -72,11 +91,13 @@ pub async fn authorized(
     };
     drop(response);
     let (mut to_host, host_body) = wit_stream::new::<u8>();
-    let (no_trailers, trailers) = wit_future::new(|| Ok(None));
-    drop(no_trailers);
+    let (to_host_trailers, trailers) = wit_future::new(|| Ok(None));
     let second = parts.request(&answering, host_body, trailers)?;
+    let trailers = kept_trailers.borrow_mut().take();
     let write: Pump = Box::pin(async move {
         to_host.write_all(body).await;
+        drop(to_host);
+        let _ = to_host_trailers.write(Ok(trailers)).await;
     });
     let (response, write) = send_while(client::send(second), Some(write)).await;
     let response = finish_later(response?, write);
@@ -147,15 +168,49 @@ impl Parts {
     }
 }
 
-/// Moves the app's body to the host, keeping a copy; ends the host's body when the app's ends.
+/// The body of the app's request, as `consume-body` hands it over.
+struct AppBody {
+    contents: StreamReader<u8>,
+    /// How the body ended: its trailers, or the error that cut it off.
+    trailers: TrailersFuture,
+}
+
+/// What the pump keeps of the app's body to send it again.
+struct Kept {
+    body: Rc<RefCell<BodyCopy>>,
+    /// A copy of the body's trailers, once it ended with some.
+    trailers: Rc<RefCell<Option<Trailers>>>,
+}
+
+/// The body of the request to the host.
+struct HostBody {
+    contents: StreamWriter<u8>,
+    trailers: FutureWriter<Result<Option<Trailers>, ErrorCode>>,
+}
+
+/// Moves the app's body to the host, keeping a copy; ends the host's body as the app's ended.
 /// Once the host takes no more (it answered), it goes on only while a copy is still being made.
+///
+/// The end of the app's stream is not the end of a whole body: a body cut off (a client that
+/// went away) ends its stream too, and only its trailers future says it failed. So the copy is
+/// whole only once that future says `Ok`, and the host gets the app's outcome as it came.
 async fn pump(
-    mut from_app: StreamReader<u8>,
-    to_host: StreamWriter<u8>,
-    copy: Rc<RefCell<BodyCopy>>,
+    from_app: AppBody,
+    to_host: HostBody,
+    kept: Kept,
     body_taken: FutureWriter<Result<(), ErrorCode>>,
 ) {
+    let copy = kept.body;
+    let AppBody {
+        contents: mut from_app,
+        trailers: app_trailers,
+    } = from_app;
+    let HostBody {
+        contents: to_host,
+        trailers: trailers_to_host,
+    } = to_host;
     let mut to_host = Some(to_host);
+    let mut stream_ended = false;
     loop {
         let (result, chunk) = from_app.read(Vec::with_capacity(CHUNK_BYTES)).await;
         if !chunk.is_empty() {
@@ -169,7 +224,7 @@ async fn pump(
         match result {
             StreamResult::Complete(_) => {}
             StreamResult::Dropped => {
-                copy.borrow_mut().end();
+                stream_ended = true;
                 break;
             }
             StreamResult::Cancelled => {
@@ -180,6 +235,20 @@ async fn pump(
         if to_host.is_none() && copy.borrow().settled() {
             break;
         }
+    }
+    if stream_ended {
+        let outcome = app_trailers.await;
+        match &outcome {
+            Ok(trailers) => {
+                // The original goes to the host with the first request.
+                *kept.trailers.borrow_mut() = trailers.as_ref().map(|trailers| trailers.clone());
+                copy.borrow_mut().end();
+            }
+            Err(_) => copy.borrow_mut().fail(),
+        }
+        drop(to_host);
+        // The host may have dropped the request already (it answered): nothing is owed then.
+        let _ = trailers_to_host.write(outcome).await;
     }
     drop(body_taken);
 }

@@ -28,6 +28,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// The timeouts the component set on the request (wasi:http request-options).
     pub options: Option<RequestOptions>,
+    /// The body's trailers, lowercase names, in order (empty when it had none).
+    pub trailers: Vec<(String, String)>,
 }
 
 impl RecordedRequest {
@@ -37,22 +39,17 @@ impl RecordedRequest {
         options: Option<RequestOptions>,
     ) -> wasmtime_wasi_http::Result<RecordedRequest> {
         let (parts, body) = request.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(RecordedRequest::head_of(&parts, options).with_body(&body))
+        let body = body.collect().await?;
+        let trailers = body.trailers().map_or_else(Vec::new, pairs);
+        Ok(RecordedRequest {
+            trailers,
+            ..RecordedRequest::head_of(&parts, options).with_body(&body.to_bytes())
+        })
     }
 
     /// The request's method, URL, headers and options, without its body.
     fn head_of(parts: &http::request::Parts, options: Option<RequestOptions>) -> RecordedRequest {
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = pairs(&parts.headers);
         RecordedRequest {
             options,
             ..RecordedRequest::from_parts(
@@ -89,6 +86,7 @@ impl RecordedRequest {
             form: Vec::new(),
             body: String::new(),
             options: None,
+            trailers: Vec::new(),
         }
         .with_body(body)
     }
@@ -115,6 +113,19 @@ impl RecordedRequest {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// `fields` as (lowercase name, value as text) pairs, in order.
+fn pairs(fields: &http::HeaderMap) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// An answer to give instead of the fake's own.
