@@ -8,13 +8,13 @@ mod guest;
 mod p3;
 // What std would provide (allocator, panic handler, `cabi_realloc`) hands out raw memory and
 // exports C symbols, which takes unsafe code.
+mod http_common;
 #[allow(unsafe_code)]
 mod runtime;
 #[cfg(not(feature = "wasi-p3"))]
 mod wasi_platform;
 #[cfg(any(feature = "keyvalue-draft2", feature = "keyvalue-draft"))]
 mod wasi_store;
-mod words;
 
 #[cfg(any(
     all(feature = "keyvalue-draft2", feature = "keyvalue-draft"),
@@ -37,7 +37,7 @@ compile_error!(
 #[cfg(not(feature = "wasi-p3"))]
 use bindings::{exports, wasi};
 // The WASI 0.3 build's bindings, at the paths the WASI 0.2 build's have, so that `conversions`
-// and `words` serve both.
+// and `http_common` serve both.
 #[cfg(feature = "wasi-p3")]
 use p3::bindings;
 

@@ -6,6 +6,10 @@
 
 use crate::prelude::*;
 
+use super::http_common::{
+    describe_http_error, refuse_declared_length, request_fields, request_options, response_headers,
+    set_target, too_large,
+};
 use super::wasi::clocks::{monotonic_clock, wall_clock};
 #[cfg(not(feature = "via-bridge"))]
 use super::wasi::filesystem::preopens;
@@ -15,17 +19,14 @@ use super::wasi::filesystem::types::{
 };
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
-    Fields, HeaderError, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    HeaderError, IncomingBody, IncomingResponse, OutgoingBody, OutgoingRequest,
 };
 use super::wasi::io::poll::{Pollable, poll};
 use super::wasi::io::streams::{OutputStream, StreamError};
 use super::wasi::random::random;
-use super::words::describe_http_error;
-use crate::authority;
-use crate::platform::{self, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform};
 #[cfg(not(feature = "via-bridge"))]
 use crate::platform::{FilePlatform, FileReadError};
+use crate::platform::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform};
 #[cfg(not(feature = "via-bridge"))]
 use crate::preopens::locate;
 use crate::text::Seconds;
@@ -135,44 +136,12 @@ impl Bound {
 }
 
 fn send_request(request: &HttpRequest, bound: Bound) -> Result<IncomingResponse, String> {
-    let headers = Fields::new();
-    for (name, value) in &request.headers {
-        headers.append(name, value.as_bytes()).map_err(|error| {
-            format!(
-                "the host refused the header {name}: {}",
-                header_error(&error)
-            )
-        })?;
-    }
-    let outgoing = OutgoingRequest::new(headers);
-    let refused = |what: &str| format!("the host refused the request {what}");
-    let method = match request.method {
-        platform::Method::Post => Method::Post,
-        platform::Method::Get => Method::Get,
-    };
-    let scheme = match request.endpoint.scheme {
-        authority::Scheme::Https => Scheme::Https,
-        authority::Scheme::Http => Scheme::Http,
-    };
-    outgoing
-        .set_method(&method)
-        .map_err(|()| refused("method"))?;
-    outgoing
-        .set_scheme(Some(&scheme))
-        .map_err(|()| refused("scheme"))?;
-    outgoing
-        .set_authority(Some(&request.endpoint.host))
-        .map_err(|()| refused("authority"))?;
-    outgoing
-        .set_path_with_query(Some(&request.endpoint.path))
-        .map_err(|()| refused("path"))?;
-    let body = outgoing.body().map_err(|()| refused("body"))?;
-
-    let options = RequestOptions::new();
-    // A host that does not support a timeout refuses it; the others still apply.
-    let _ = options.set_connect_timeout(Some(request.timeouts.connect));
-    let _ = options.set_first_byte_timeout(Some(request.timeouts.first_byte));
-    let _ = options.set_between_bytes_timeout(Some(request.timeouts.between_bytes));
+    let outgoing = OutgoingRequest::new(request_fields(request, header_error)?);
+    set_target(&outgoing, request)?;
+    let body = outgoing
+        .body()
+        .map_err(|()| "the host refused the request body".to_owned())?;
+    let options = request_options(request);
 
     // Sent before the body is written: the host consumes the body while it sends.
     let future_response = outgoing_handler::handle(outgoing, Some(options))
@@ -243,26 +212,8 @@ fn write_all(stream: &OutputStream, bytes: &[u8], bound: Bound) -> Result<(), St
 /// so a body dripping in under the between-bytes timeout, or not at all, still ends.
 fn read_response(response: IncomingResponse, bound: Bound) -> Result<HttpResponse, String> {
     let status = response.status();
-    let headers: Vec<(String, String)> = response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
-        .collect();
-    let too_large = || {
-        format!(
-            "the response body (HTTP {status}) is larger than {} KiB",
-            MAX_RESPONSE_BODY_BYTES / 1024
-        )
-    };
-    // A declared length over the limit is refused before a byte of it is read.
-    let declared = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_RESPONSE_BODY_BYTES as u64) {
-        return Err(too_large());
-    }
+    let headers = response_headers(response.headers().entries());
+    refuse_declared_length(status, &headers)?;
     let incoming = response
         .consume()
         .map_err(|()| "the host refused the response body".to_owned())?;
@@ -292,7 +243,7 @@ fn read_response(response: IncomingResponse, bound: Bound) -> Result<HttpRespons
                 }
             }
             if body.len() > MAX_RESPONSE_BODY_BYTES {
-                return Err(too_large());
+                return Err(too_large(status));
             }
         }
     }

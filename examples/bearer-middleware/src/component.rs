@@ -6,7 +6,7 @@ use crate::prelude::*;
 
 use crate::challenge::claims_challenge;
 use crate::kept_tokens::KeptTokens;
-use crate::policy::{Decision, RequestFacts, body_is_empty, decide};
+use crate::policy::{Decision, NoToken, RequestFacts, body_is_empty, decide, no_token_message};
 use crate::rules::{AZURE_BEARER_RULES, Rules};
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -149,22 +149,17 @@ fn token(scope: &str, claims: Option<String>) -> Result<credential::AccessToken,
     credential::get_token(&[scope.to_owned()], &options).map_err(|error| describe(scope, error))
 }
 
-/// The credential's error as one line; its messages never hold a secret.
+/// The credential's error as the one line a request gets.
 fn describe(scope: &str, error: CredentialError) -> String {
-    let what = match error {
-        CredentialError::Unavailable(message) => {
-            format!("the credential is unavailable: {message}")
-        }
-        CredentialError::InvalidArgument(message) => format!("the request was refused: {message}"),
-        CredentialError::AuthenticationFailed(failure) => {
-            let mut text = format!("authentication failed: {}", failure.message);
-            if let Some(correlation_id) = failure.correlation_id {
-                text.push_str(&format!(" (correlation id {correlation_id})"));
-            }
-            text
-        }
+    let why = match &error {
+        CredentialError::Unavailable(message) => NoToken::Unavailable(message),
+        CredentialError::InvalidArgument(message) => NoToken::InvalidArgument(message),
+        CredentialError::AuthenticationFailed(failure) => NoToken::AuthenticationFailed {
+            message: &failure.message,
+            correlation_id: failure.correlation_id.as_deref(),
+        },
     };
-    format!("bearer-middleware: no token for {scope}: {what}")
+    no_token_message(scope, why)
 }
 
 /// A mutable copy of `headers` with `authorization` added: a request's own are immutable.

@@ -70,9 +70,58 @@ pub fn decide<'r>(
     Decision::Authorize { scope }
 }
 
+/// Why the credential gave no token, as its `credential-error` says (the same in both WIT
+/// editions, whose types differ).
+pub enum NoToken<'a> {
+    Unavailable(&'a str),
+    InvalidArgument(&'a str),
+    AuthenticationFailed {
+        message: &'a str,
+        correlation_id: Option<&'a str>,
+    },
+}
+
+/// The error a request gets when the credential gave no token for `scope`: one line; the
+/// credential's messages never hold a secret.
+pub fn no_token_message(scope: &str, why: NoToken<'_>) -> String {
+    let what = match why {
+        NoToken::Unavailable(message) => format!("the credential is unavailable: {message}"),
+        NoToken::InvalidArgument(message) => format!("the request was refused: {message}"),
+        NoToken::AuthenticationFailed {
+            message,
+            correlation_id,
+        } => match correlation_id {
+            Some(id) => format!("authentication failed: {message} (correlation id {id})"),
+            None => format!("authentication failed: {message}"),
+        },
+    };
+    format!("bearer-middleware: no token for {scope}: {what}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_token_says_why_with_the_correlation_id() {
+        let failed = NoToken::AuthenticationFailed {
+            message: "AADSTS70021: no matching federated identity record",
+            correlation_id: Some("c-1"),
+        };
+        assert_eq!(
+            no_token_message("s", failed),
+            "bearer-middleware: no token for s: authentication failed: AADSTS70021: no matching \
+             federated identity record (correlation id c-1)"
+        );
+        assert_eq!(
+            no_token_message("s", NoToken::Unavailable("no file")),
+            "bearer-middleware: no token for s: the credential is unavailable: no file"
+        );
+        assert_eq!(
+            no_token_message("s", NoToken::InvalidArgument("bad scope")),
+            "bearer-middleware: no token for s: the request was refused: bad scope"
+        );
+    }
 
     fn rules() -> Rules {
         Rules::parse(Some("*.vault.azure.net=https://vault.azure.net/.default")).unwrap()

@@ -10,16 +10,16 @@ use super::bindings::wasi::filesystem::types::{
     DescriptorFlags, ErrorCode as FileErrorCode, OpenFlags, PathFlags,
 };
 use super::bindings::wasi::http::client;
-use super::bindings::wasi::http::types::{
-    Fields, HeaderError, Method, Request, RequestOptions, Response, Scheme,
-};
+use super::bindings::wasi::http::types::{HeaderError, Request, Response};
 use super::bindings::wasi::random::random;
 use super::bindings::{wit_future, wit_stream};
 use super::within::{by_deadline, while_writing};
-use crate::authority;
-use crate::component::words::describe_http_error;
+use crate::component::http_common::{
+    describe_http_error, refuse_declared_length, request_fields, request_options, response_headers,
+    set_target, too_large,
+};
 use crate::platform::{
-    self, FilePlatform, FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
+    FilePlatform, FileReadError, HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES, Platform,
 };
 use crate::preopens::locate;
 use crate::retry::NANOS_PER_SECOND;
@@ -149,20 +149,8 @@ async fn send_request(
     request: &HttpRequest,
     waiting_for: &Cell<Waiting>,
 ) -> Result<Response, String> {
-    let headers = Fields::new();
-    for (name, value) in &request.headers {
-        headers.append(name, value.as_bytes()).map_err(|error| {
-            format!(
-                "the host refused the header {name}: {}",
-                header_error(&error)
-            )
-        })?;
-    }
-    let options = RequestOptions::new();
-    // A host that does not support a timeout refuses it; the others still apply.
-    let _ = options.set_connect_timeout(Some(request.timeouts.connect));
-    let _ = options.set_first_byte_timeout(Some(request.timeouts.first_byte));
-    let _ = options.set_between_bytes_timeout(Some(request.timeouts.between_bytes));
+    let headers = request_fields(request, header_error)?;
+    let options = request_options(request);
     // No trailers: the writer's default, sent when it is dropped.
     let (trailers, no_trailers) = wit_future::new(|| Ok(None));
     drop(trailers);
@@ -174,27 +162,7 @@ async fn send_request(
         no_trailers,
         Some(options),
     );
-    let refused = |what: &str| format!("the host refused the request {what}");
-    let method = match request.method {
-        platform::Method::Post => Method::Post,
-        platform::Method::Get => Method::Get,
-    };
-    let scheme = match request.endpoint.scheme {
-        authority::Scheme::Https => Scheme::Https,
-        authority::Scheme::Http => Scheme::Http,
-    };
-    outgoing
-        .set_method(&method)
-        .map_err(|()| refused("method"))?;
-    outgoing
-        .set_scheme(Some(&scheme))
-        .map_err(|()| refused("scheme"))?;
-    outgoing
-        .set_authority(Some(&request.endpoint.host))
-        .map_err(|()| refused("authority"))?;
-    outgoing
-        .set_path_with_query(Some(&request.endpoint.path))
-        .map_err(|()| refused("path"))?;
+    set_target(&outgoing, request)?;
     let write = async {
         if has_body {
             let unsent = body.write_all(request.body.clone()).await;
@@ -218,26 +186,8 @@ async fn read_response(
     waiting_for: &Cell<Waiting>,
 ) -> Result<HttpResponse, String> {
     let status = response.get_status_code();
-    let headers: Vec<(String, String)> = response
-        .get_headers()
-        .copy_all()
-        .into_iter()
-        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
-        .collect();
-    let too_large = || {
-        format!(
-            "the response body (HTTP {status}) is larger than {} KiB",
-            MAX_RESPONSE_BODY_BYTES / 1024
-        )
-    };
-    // A declared length over the limit is refused before a byte of it is read.
-    let declared = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_RESPONSE_BODY_BYTES as u64) {
-        return Err(too_large());
-    }
+    let headers = response_headers(response.get_headers().copy_all());
+    refuse_declared_length(status, &headers)?;
     waiting_for.set(Waiting::Body(status));
     let (done, read_done) = wit_future::new(|| Ok(()));
     let (mut contents, trailers) = Response::consume_body(response, read_done);
@@ -248,7 +198,7 @@ async fn read_response(
         let (result, chunk) = contents.read(Vec::with_capacity(wanted)).await;
         body.extend_from_slice(&chunk);
         if body.len() > MAX_RESPONSE_BODY_BYTES {
-            return Err(too_large());
+            return Err(too_large(status));
         }
         match result {
             StreamResult::Complete(_) => {}

@@ -14,7 +14,7 @@ mod send;
 use crate::prelude::*;
 
 use crate::kept_tokens::KeptTokens;
-use crate::policy::{Decision, RequestFacts, decide};
+use crate::policy::{Decision, NoToken, RequestFacts, decide, no_token_message};
 use crate::rules::{AZURE_BEARER_RULES, Rules};
 use bindings::azure::identity::credential;
 use bindings::azure::identity::types::{CredentialError, TokenRequestOptions};
@@ -122,22 +122,17 @@ async fn authorization(scope: &str, claims: Option<String>) -> Result<String, St
     Ok(value)
 }
 
-/// The credential's error as one line; its messages never hold a secret.
+/// The credential's error as the one line a request gets.
 fn describe(scope: &str, error: CredentialError) -> String {
-    let what = match error {
-        CredentialError::Unavailable(message) => {
-            format!("the credential is unavailable: {message}")
-        }
-        CredentialError::InvalidArgument(message) => format!("the request was refused: {message}"),
-        CredentialError::AuthenticationFailed(failure) => {
-            let mut text = format!("authentication failed: {}", failure.message);
-            if let Some(correlation_id) = failure.correlation_id {
-                text.push_str(&format!(" (correlation id {correlation_id})"));
-            }
-            text
-        }
+    let why = match &error {
+        CredentialError::Unavailable(message) => NoToken::Unavailable(message),
+        CredentialError::InvalidArgument(message) => NoToken::InvalidArgument(message),
+        CredentialError::AuthenticationFailed(failure) => NoToken::AuthenticationFailed {
+            message: &failure.message,
+            correlation_id: failure.correlation_id.as_deref(),
+        },
     };
-    format!("bearer-middleware: no token for {scope}: {what}")
+    no_token_message(scope, why)
 }
 
 fn scheme_text(scheme: &Scheme) -> &str {
